@@ -1,0 +1,135 @@
+/*
+ * mbedtls-verify: the full mbedTLS 3.6 configuration this project builds.
+ *
+ * Passed to every C file as MBEDTLS_CONFIG_FILE. Two profiles:
+ *   MV_PROFILE_HOST      - hosted OS: OS entropy (getrandom), OS clock, pthreads.
+ *   MV_PROFILE_BAREMETAL - no sockets, files, timing or threads; entropy and the
+ *                          wall clock are supplied by the application at run time.
+ * The build script also passes, per build, MV_SSL_IN_CONTENT_LEN / MV_SSL_OUT_CONTENT_LEN
+ * (record buffer sizes, which dominate RAM on ESP32) and optional MV_P256_ONLY.
+ *
+ * Only what the crate uses is compiled in: X.509 parsing/verification/writing,
+ * CRLs, the trusted-CA callback, TLS 1.2 + 1.3 (ECDHE, no PSK, no renegotiation),
+ * ECDSA P-256/P-384 (+X25519 key exchange), RSA PKCS#1 v1.5 and v2.1 (PSS).
+ */
+#ifndef MV_CONFIG_H
+#define MV_CONFIG_H
+
+#if !defined(MV_PROFILE_HOST) && !defined(MV_PROFILE_BAREMETAL)
+#error "mbedtls-verify: define MV_PROFILE_HOST or MV_PROFILE_BAREMETAL"
+#endif
+
+/* ---- System support ---------------------------------------------------- */
+#define MBEDTLS_HAVE_ASM
+#define MBEDTLS_HAVE_TIME
+#define MBEDTLS_HAVE_TIME_DATE
+#define MBEDTLS_DEPRECATED_REMOVED
+
+/* ---- Platform: allocator hooks, time supplied by the shim --------------- */
+#define MBEDTLS_PLATFORM_C
+#define MBEDTLS_PLATFORM_MEMORY
+#define MBEDTLS_PLATFORM_TIME_ALT
+#define MBEDTLS_PLATFORM_STD_TIME mv_platform_time
+#define MBEDTLS_PLATFORM_GMTIME_R_ALT
+#define MBEDTLS_PLATFORM_MS_TIME_ALT
+#define MBEDTLS_NO_PLATFORM_ENTROPY
+#define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
+#define MBEDTLS_ERROR_C
+#define MBEDTLS_VERSION_C
+#define MBEDTLS_X509_REMOVE_INFO
+
+#if defined(MV_PROFILE_HOST)
+#define MBEDTLS_THREADING_C
+#define MBEDTLS_THREADING_PTHREAD
+#define MBEDTLS_SELF_TEST
+#define MBEDTLS_AESNI_C
+#endif
+
+/* ---- Hashes, ciphers --------------------------------------------------- */
+#define MBEDTLS_MD_C
+#define MBEDTLS_SHA1_C            /* legacy signatures: rejected by the default profile */
+#define MBEDTLS_SHA224_C
+#define MBEDTLS_SHA256_C
+#define MBEDTLS_SHA384_C
+#define MBEDTLS_SHA512_C
+#define MBEDTLS_AES_C
+#define MBEDTLS_GCM_C
+#define MBEDTLS_CHACHA20_C
+#define MBEDTLS_POLY1305_C
+#define MBEDTLS_CHACHAPOLY_C
+#define MBEDTLS_CIPHER_C
+#define MBEDTLS_HKDF_C
+#define MBEDTLS_HMAC_DRBG_C       /* deterministic ECDSA: signing does not depend on RNG quality */
+
+/* ---- Public key ---------------------------------------------------------- */
+#define MBEDTLS_BIGNUM_C
+#define MBEDTLS_ECP_C
+#define MBEDTLS_ECP_NIST_OPTIM
+#define MBEDTLS_ECDSA_C
+#define MBEDTLS_ECDSA_DETERMINISTIC
+#define MBEDTLS_ECDH_C
+#define MBEDTLS_ECP_DP_SECP256R1_ENABLED
+#if !defined(MV_P256_ONLY)
+#define MBEDTLS_ECP_DP_SECP384R1_ENABLED
+#define MBEDTLS_ECP_DP_SECP521R1_ENABLED
+#define MBEDTLS_ECP_DP_CURVE25519_ENABLED
+#define MBEDTLS_RSA_C
+#define MBEDTLS_PKCS1_V15
+#define MBEDTLS_PKCS1_V21
+#define MBEDTLS_GENPRIME
+#define MBEDTLS_X509_RSASSA_PSS_SUPPORT
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
+#endif
+#define MBEDTLS_PK_C
+#define MBEDTLS_PK_PARSE_C
+#define MBEDTLS_PK_WRITE_C
+#define MBEDTLS_ASN1_PARSE_C
+#define MBEDTLS_ASN1_WRITE_C
+#define MBEDTLS_OID_C
+#define MBEDTLS_BASE64_C
+#define MBEDTLS_PEM_PARSE_C
+#define MBEDTLS_PEM_WRITE_C
+
+/* ---- PSA (needed by TLS 1.3); random bytes come from the shim ------------ */
+#define MBEDTLS_PSA_CRYPTO_C
+
+/* ---- X.509 --------------------------------------------------------------- */
+#define MBEDTLS_X509_USE_C
+#define MBEDTLS_X509_CRT_PARSE_C
+#define MBEDTLS_X509_CRL_PARSE_C
+#define MBEDTLS_X509_CREATE_C
+#define MBEDTLS_X509_CRT_WRITE_C
+#define MBEDTLS_X509_TRUSTED_CERTIFICATE_CALLBACK
+
+/* ---- TLS ------------------------------------------------------------------ */
+#define MBEDTLS_SSL_TLS_C
+#define MBEDTLS_SSL_CLI_C
+#define MBEDTLS_SSL_SRV_C
+#define MBEDTLS_SSL_PROTO_TLS1_2
+#define MBEDTLS_SSL_PROTO_TLS1_3
+#define MBEDTLS_SSL_TLS1_3_COMPATIBILITY_MODE
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ENABLED
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
+#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE
+#define MBEDTLS_SSL_SERVER_NAME_INDICATION
+#define MBEDTLS_SSL_ALPN
+#define MBEDTLS_SSL_ENCRYPT_THEN_MAC
+#define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
+#define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+#define MBEDTLS_SSL_ALL_ALERT_MESSAGES
+/* Clients accept (and may ignore) TLS 1.3 tickets; servers never issue them:
+ * MBEDTLS_SSL_TICKET_C and MBEDTLS_SSL_CACHE_C are deliberately absent (see README). */
+#define MBEDTLS_SSL_SESSION_TICKETS
+
+#if defined(MV_SSL_IN_CONTENT_LEN)
+#define MBEDTLS_SSL_IN_CONTENT_LEN MV_SSL_IN_CONTENT_LEN
+#endif
+#if defined(MV_SSL_OUT_CONTENT_LEN)
+#define MBEDTLS_SSL_OUT_CONTENT_LEN MV_SSL_OUT_CONTENT_LEN
+#endif
+
+/* The shim's time source for MBEDTLS_PLATFORM_STD_TIME (mbedtls_time_t is time_t). */
+#include <time.h>
+time_t mv_platform_time(time_t *timer);
+
+#endif /* MV_CONFIG_H */
