@@ -178,6 +178,12 @@ static int mv_now(int64_t *out)
 #endif
 }
 
+int mv_time_known(void)
+{
+    int64_t now;
+    return mv_now(&now) == 0 && now >= 0;
+}
+
 #if defined(MV_OWN_CONFIG)
 _Static_assert(sizeof(time_t) == 8, "mbedtls-verify needs a 64-bit time_t");
 /* Returned by mv_platform_time when no clock is known; rejected by gmtime below, so
@@ -947,9 +953,20 @@ int mv_ssl_close_notify(mv_ssl *ssl)
     return mbedtls_ssl_close_notify(ssl);
 }
 
+int mv_ssl_send_fatal_alert(mv_ssl *ssl, uint8_t description)
+{
+    return mbedtls_ssl_send_alert_message(ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, description);
+}
+
 uint32_t mv_ssl_verify_result(const mv_ssl *ssl)
 {
     return mbedtls_ssl_get_verify_result(ssl);
+}
+
+const mv_cert *mv_ssl_peer_chain_pending(const mv_ssl *ssl)
+{
+    const mbedtls_ssl_session *s = ssl->MBEDTLS_PRIVATE(session_negotiate);
+    return s != NULL ? s->MBEDTLS_PRIVATE(peer_cert) : NULL;
 }
 
 const mv_cert *mv_ssl_peer_cert(const mv_ssl *ssl)

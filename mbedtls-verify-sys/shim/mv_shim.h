@@ -83,6 +83,12 @@ enum mv_seq_kind {
 #define MV_ERR_NO_ENTROPY (-0x7F02)
 /* Bad argument to a shim function. */
 #define MV_ERR_BAD_INPUT (-0x7F03)
+/* Returned by the Rust trampolines: fatal for mbedTLS (never forgiven by "optional"). */
+#define MV_ERR_HOOK_REJECTED (-0x7F10)   /* the verify hook rejected a certificate */
+#define MV_ERR_CALLBACK_PANIC (-0x7F11)  /* a Rust callback panicked */
+#define MV_ERR_CALLBACK_FAILED (-0x7F12) /* a Rust callback returned an error */
+#define MV_ERR_POLICY_REJECTED (-0x7F13) /* the client-authorization policy said no */
+#define MV_ERR_UNVERIFIED (-0x7F14)      /* failure flags left at the end of a chain */
 
 /* Callbacks from C into Rust. */
 typedef int (*mv_verify_cb)(void *ctx, mv_cert *crt, int depth, uint32_t *flags);
@@ -103,6 +109,7 @@ void mv_set_rng(mv_rng_fn f, void *ctx);          /* entropy source (bare metal)
 void mv_set_clock(mv_clock_fn f);                  /* wall clock (bare metal) */
 void mv_time_override_set(int64_t unix_seconds);   /* this thread's validation time */
 void mv_time_override_clear(void);
+int mv_time_known(void);                           /* 1 if verification has a current time */
 int mv_random(uint8_t *buf, size_t len);           /* the RNG every mbedTLS call here uses */
 void mv_zeroize(void *buf, size_t len);
 int mv_set_calloc_free(void *(*calloc_fn)(size_t, size_t), void (*free_fn)(void *));
@@ -215,7 +222,11 @@ int mv_ssl_handshake(mv_ssl *ssl);
 int mv_ssl_read(mv_ssl *ssl, uint8_t *buf, size_t len);
 int mv_ssl_write(mv_ssl *ssl, const uint8_t *buf, size_t len);
 int mv_ssl_close_notify(mv_ssl *ssl);
+/* Send a fatal alert (MBEDTLS_SSL_ALERT_MSG_* description, e.g. 49 access_denied). */
+int mv_ssl_send_fatal_alert(mv_ssl *ssl, uint8_t description);
 uint32_t mv_ssl_verify_result(const mv_ssl *ssl);
+/* The peer chain being verified during the handshake (for the verify hook), or NULL. */
+const mv_cert *mv_ssl_peer_chain_pending(const mv_ssl *ssl);
 const mv_cert *mv_ssl_peer_cert(const mv_ssl *ssl);
 uint32_t mv_ssl_version(const mv_ssl *ssl);           /* 0x0303, 0x0304, 0 unknown */
 const char *mv_ssl_ciphersuite(const mv_ssl *ssl);

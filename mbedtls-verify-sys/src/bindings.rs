@@ -4,6 +4,11 @@
 pub const MV_ERR_NOT_FOUND: i32 = -32513;
 pub const MV_ERR_NO_ENTROPY: i32 = -32514;
 pub const MV_ERR_BAD_INPUT: i32 = -32515;
+pub const MV_ERR_HOOK_REJECTED: i32 = -32528;
+pub const MV_ERR_CALLBACK_PANIC: i32 = -32529;
+pub const MV_ERR_CALLBACK_FAILED: i32 = -32530;
+pub const MV_ERR_POLICY_REJECTED: i32 = -32531;
+pub const MV_ERR_UNVERIFIED: i32 = -32532;
 pub const MV_FEAT_CA_CB: u32 = 1;
 pub const MV_FEAT_CRL: u32 = 2;
 pub const MV_FEAT_TIME_DATE: u32 = 4;
@@ -347,6 +352,9 @@ unsafe extern "C" {
     pub fn mv_time_override_clear();
 }
 unsafe extern "C" {
+    pub fn mv_time_known() -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
     pub fn mv_random(buf: *mut u8, len: usize) -> ::core::ffi::c_int;
 }
 unsafe extern "C" {
@@ -679,7 +687,16 @@ unsafe extern "C" {
     pub fn mv_ssl_close_notify(ssl: *mut mv_ssl) -> ::core::ffi::c_int;
 }
 unsafe extern "C" {
+    pub fn mv_ssl_send_fatal_alert(
+        ssl: *mut mv_ssl,
+        description: u8,
+    ) -> ::core::ffi::c_int;
+}
+unsafe extern "C" {
     pub fn mv_ssl_verify_result(ssl: *const mv_ssl) -> u32;
+}
+unsafe extern "C" {
+    pub fn mv_ssl_peer_chain_pending(ssl: *const mv_ssl) -> *const mv_cert;
 }
 unsafe extern "C" {
     pub fn mv_ssl_peer_cert(ssl: *const mv_ssl) -> *const mv_cert;
