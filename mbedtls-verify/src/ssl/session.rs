@@ -228,8 +228,13 @@ impl<T: Transport> Session<T> {
         if !reasons.is_empty() || verify_codes.contains(&rc) {
             // SAFETY: valid context.
             let raw = unsafe { sys::mv_ssl_verify_result(self.ssl.as_ptr()) };
+            // After a fatal return from the hook mbedTLS sets every bit; the flags the
+            // hook saw are then in the recorded reasons.
             let flags = if raw == u32::MAX {
-                VerifyFlags::empty()
+                reasons.iter().fold(VerifyFlags::empty(), |acc, r| match r {
+                    Reason::Flags(f) => acc | *f,
+                    _ => acc,
+                })
             } else {
                 VerifyFlags::from_bits_retain(raw)
             };

@@ -5,6 +5,7 @@ use mbedtls_verify::issue::{CertificateBuilder, San};
 use mbedtls_verify::pk::{KeyType, PrivateKey};
 use mbedtls_verify::x509::{CertChain, CertRef, DateTime, ExtendedKeyUsage};
 
+#[derive(Debug)]
 pub struct Ca {
     pub cert: CertChain,
     pub key: PrivateKey,
@@ -38,6 +39,7 @@ pub fn sub_ca(parent: &Ca, name: &str) -> Ca {
     Ca { cert, key }
 }
 
+#[derive(Debug)]
 pub struct Leaf {
     pub cert: CertChain,
     pub key: PrivateKey,

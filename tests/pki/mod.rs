@@ -1,0 +1,83 @@
+//! A small PKI for the workspace tests: CAs and leaves issued at test time through the crate.
+#![allow(dead_code)]
+
+use mbedtls_verify::issue::{CertificateBuilder, San};
+use mbedtls_verify::pk::{KeyType, PrivateKey};
+use mbedtls_verify::x509::{CertChain, CertRef, DateTime, ExtendedKeyUsage};
+
+#[derive(Debug)]
+pub struct Ca {
+    pub cert: CertChain,
+    pub key: PrivateKey,
+}
+
+impl Ca {
+    pub fn cert(&self) -> CertRef<'_> {
+        self.cert.first().unwrap()
+    }
+}
+
+pub fn key() -> PrivateKey {
+    PrivateKey::generate(KeyType::EcdsaP256).unwrap()
+}
+
+pub fn root(name: &str) -> Ca {
+    let key = key();
+    let cert = CertificateBuilder::new(&format!("CN={name},O=Test"))
+        .ca(None)
+        .self_signed(&key)
+        .unwrap();
+    Ca { cert, key }
+}
+
+pub fn sub_ca(parent: &Ca, name: &str) -> Ca {
+    let key = key();
+    let cert = CertificateBuilder::new(&format!("CN={name},O=Test"))
+        .ca(None)
+        .signed_by(&key, parent.cert(), &parent.key)
+        .unwrap();
+    Ca { cert, key }
+}
+
+#[derive(Debug)]
+pub struct Leaf {
+    pub cert: CertChain,
+    pub key: PrivateKey,
+}
+
+pub fn client_leaf(parent: &Ca, cn: &str, sans: Vec<San>) -> Leaf {
+    leaf_with(
+        parent,
+        CertificateBuilder::new(&format!("CN={cn},O=Test"))
+            .extended_key_usage(&[ExtendedKeyUsage::ClientAuth])
+            .sans(sans),
+    )
+}
+
+pub fn server_leaf(parent: &Ca, dns: &str) -> Leaf {
+    leaf_with(
+        parent,
+        CertificateBuilder::new(&format!("CN={dns}"))
+            .extended_key_usage(&[ExtendedKeyUsage::ServerAuth])
+            .san(San::Dns(dns.into())),
+    )
+}
+
+pub fn leaf_with(parent: &Ca, builder: CertificateBuilder) -> Leaf {
+    let key = key();
+    let cert = builder.signed_by(&key, parent.cert(), &parent.key).unwrap();
+    Leaf { cert, key }
+}
+
+/// `leaf` followed by the given CA certificates, as a peer would send them.
+pub fn chain(leaf: &CertChain, cas: &[&Ca]) -> CertChain {
+    let mut c = CertChain::from_der(leaf.first().unwrap().der()).unwrap();
+    for ca in cas {
+        c.push_der(ca.cert().der()).unwrap();
+    }
+    c
+}
+
+pub fn date(y: u16, m: u8, d: u8) -> DateTime {
+    DateTime::new(y, m, d, 0, 0, 0).unwrap()
+}
