@@ -423,9 +423,6 @@ impl Scope {
     /// Whether `crt` is one of the certificates the peer sent (pointer identity).
     fn peer_contains(&self, crt: *const sys::mv_cert) -> bool {
         let mut cur = self.peer_head();
-        if cur.is_null() {
-            return true; // unknown: never call it a trust anchor
-        }
         while !cur.is_null() {
             if cur == crt {
                 return true;
@@ -434,6 +431,18 @@ impl Scope {
             cur = unsafe { sys::mv_crt_next(cur) };
         }
         false
+    }
+
+    /// Whether the top of a chain (depth > 0) is a trust anchor. mbedTLS ends a chain at
+    /// the first trusted parent, so the top is an anchor exactly when it is not one of
+    /// the certificates the peer sent (pointer identity). When the peer's list is not
+    /// known (verification installed on a foreign config), static anchors are compared
+    /// by DER identity and CA-callback results are never called anchors (fail safe).
+    fn top_is_trusted(&self, cert: CertRef<'_>) -> bool {
+        if self.peer_head().is_null() {
+            return self.trust.anchors_contain(cert.der());
+        }
+        !self.peer_contains(cert.as_ptr())
     }
 
     fn role_of(&self, cert: CertRef<'_>, depth: u32, is_top: bool, flags: u32) -> Role {
@@ -447,7 +456,7 @@ impl Scope {
                     Role::Leaf
                 }
             }
-            (true, _) if !self.peer_contains(cert.as_ptr()) => Role::TrustAnchor,
+            (true, _) if self.top_is_trusted(cert) => Role::TrustAnchor,
             (_, 0) => Role::Leaf,
             _ => Role::Intermediate,
         }

@@ -136,3 +136,25 @@ impl<T> IoCtx<T> {
         }
     }
 }
+
+/// A blocking `embedded-io` stream (`Read + Write`) as a transport (feature `embedded-io`).
+#[cfg(feature = "embedded-io")]
+#[derive(Debug)]
+pub struct EmbeddedIo<S>(pub S);
+
+#[cfg(feature = "embedded-io")]
+impl<S: embedded_io::Read + embedded_io::Write> Transport for EmbeddedIo<S> {
+    fn send(&mut self, data: &[u8]) -> IoStatus {
+        match self.0.write(data) {
+            Ok(n) => IoStatus::Done(n),
+            Err(e) => IoStatus::Failed(alloc::format!("{:?}", embedded_io::Error::kind(&e))),
+        }
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> IoStatus {
+        match self.0.read(buf) {
+            Ok(n) => IoStatus::Done(n),
+            Err(e) => IoStatus::Failed(alloc::format!("{:?}", embedded_io::Error::kind(&e))),
+        }
+    }
+}

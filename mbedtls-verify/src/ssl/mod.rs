@@ -17,10 +17,15 @@
 //! So the verify hook and the policy run on every handshake.
 #![allow(unsafe_code)]
 
+#[cfg(feature = "async")]
+pub mod asynch;
+pub mod external;
 mod io;
 pub mod mem;
 mod session;
 
+#[cfg(feature = "embedded-io")]
+pub use io::EmbeddedIo;
 #[cfg(feature = "std")]
 pub use io::StdIo;
 pub use io::{IoStatus, Transport};
