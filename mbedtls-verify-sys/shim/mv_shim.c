@@ -323,6 +323,12 @@ uint32_t mv_features(void)
 #if defined(MBEDTLS_RSA_C)
     f |= MV_FEAT_RSA;
 #endif
+#if defined(MBEDTLS_SSL_TICKET_C)
+    f |= MV_FEAT_SERVER_TICKETS;
+#endif
+#if defined(MBEDTLS_SSL_CACHE_C)
+    f |= MV_FEAT_SESSION_CACHE;
+#endif
     return f;
 }
 

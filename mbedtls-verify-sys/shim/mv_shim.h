@@ -124,6 +124,8 @@ uint32_t mv_features(void);
 #define MV_FEAT_TIME_OVERRIDE 0x10u
 #define MV_FEAT_TLS13 0x20u
 #define MV_FEAT_RSA 0x40u
+#define MV_FEAT_SERVER_TICKETS 0x80u  /* MBEDTLS_SSL_TICKET_C: servers could issue tickets */
+#define MV_FEAT_SESSION_CACHE 0x100u  /* MBEDTLS_SSL_CACHE_C */
 
 /* ---- Certificates ------------------------------------------------------ */
 mv_cert *mv_crt_new(void);

@@ -81,6 +81,41 @@
 //! min_ec_bits = 256
 //! ```
 //!
+//! # In a TLS server
+//!
+//! The README's answer to "how do I let in only my own devices?", compiled here:
+//!
+//! ```no_run
+//! use mbedtls_verify::policy::{ClientPolicy, parse_sha256_hex};
+//! use mbedtls_verify::ssl::{ClientAuth, Identity, ServerConfig};
+//! use mbedtls_verify::trust::Trust;
+//! use mbedtls_verify::x509::CertChain;
+//!
+//! fn server_config() -> Result<ServerConfig, Box<dyn std::error::Error>> {
+//!     // 1. Your private CA, and nothing else.
+//!     let fleet_ca = CertChain::from_pem(&std::fs::read("fleet-ca.pem")?)?;
+//!
+//!     // 2. clientAuth is required by default; 3. identities your CA wrote; 4. one key pin.
+//!     let bench_key = "5f:1c:9a:0e:77:42:3b:d8:c1:06:aa:93:4e:2d:b0:18:6c:f5:3a:91:0d:e7:58:24:b3:6f:c0:19:8e:47:a2:3d";
+//!     let policy = ClientPolicy::builder()
+//!         .allow_uri_prefix("spiffe://fleet.example/device/") // any device the CA named so
+//!         .allow_email_domain("devices.fleet.example")        // exactly this domain, no subdomain
+//!         .allow_spki_sha256(parse_sha256_hex(bench_key).ok_or("bad pin")?)
+//!         .max_chain_depth(2) // root -> issuing CA -> device
+//!         .min_ec_bits(256)
+//!         .build()?;
+//!
+//!     let identity = Identity::from_pem(&std::fs::read("server-chain.pem")?, &std::fs::read("server-key.pem")?)?;
+//!     Ok(ServerConfig::builder()
+//!         .identity(identity)
+//!         .trust(Trust::anchors(fleet_ca)?)
+//!         .client_auth(ClientAuth::Required)
+//!         .policy(policy) // a rejection fails the handshake with a fatal alert
+//!         .build()?)
+//! }
+//! # let _ = server_config;
+//! ```
+//!
 //! # How each rule matches
 //!
 //! | rule | matches |
@@ -1175,8 +1210,8 @@ fn check_uri_prefix(v: &str) -> Result<(), &'static str> {
         );
     };
     let authority = rest.split('/').next().unwrap_or("");
-    if authority.is_empty() || authority.len() == rest.len() {
-        return Err("a prefix must have a non-empty authority followed by '/'");
+    if authority.is_empty() {
+        return Err("a prefix must have a non-empty authority: scheme://authority/");
     }
     if v.contains(['?', '#']) {
         return Err("a prefix cannot contain a query or fragment ('?' or '#')");
@@ -1498,6 +1533,24 @@ mod file {
         /// Parse a TOML policy file (keys: see the [module documentation](super)).
         /// Unknown keys, values of the wrong type or format, and contradictions are
         /// errors that name the key.
+        ///
+        /// ```
+        /// use mbedtls_verify::policy::ClientPolicy;
+        ///
+        /// let policy = ClientPolicy::from_toml_str(
+        ///     r#"
+        ///     allow_uri_prefix = ["spiffe://fleet.example/device/"]
+        ///     allow_email_domain = ["devices.fleet.example"]
+        ///     max_chain_depth = 2
+        ///     "#,
+        /// )
+        /// .unwrap();
+        /// assert_eq!(policy.allow_rule_count(), 2);
+        ///
+        /// let err = ClientPolicy::from_toml_str(r#"allow_uri_prefix = ["spiffe://fleet.example"]"#).unwrap_err();
+        /// assert_eq!(err.key(), Some("allow_uri_prefix"));
+        /// assert!(err.to_string().contains("a prefix must end in '/'"));
+        /// ```
         pub fn from_toml_str(text: &str) -> Result<ClientPolicy, PolicyFileError> {
             let file: PolicyFile = toml::from_str(text).map_err(|e| from_toml_error(text, e))?;
             file.into_policy()
@@ -1519,6 +1572,13 @@ mod file {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn policies_are_shared_between_threads() {
+        fn shared<T: Send + Sync + Clone + 'static>() {}
+        shared::<ClientPolicy>();
+        shared::<AllowRule>();
+    }
 
     #[test]
     fn string_index_folds_only_what_it_should() {
@@ -1596,7 +1656,7 @@ mod tests {
         }
         for (bad, why) in [
             ("spiffe://fleet.example/device", "must end in '/'"),
-            ("spiffe://fleet.example", "followed by '/'"),
+            ("spiffe://fleet.example", "must end in '/'"),
             ("spiffe:///device/", "non-empty authority"),
             ("fleet.example/device/", "scheme"),
             ("//fleet.example/device/", "scheme"),
