@@ -1,6 +1,28 @@
 //! Running x509-limbo test cases through the offline [`Verifier`]: shared by the
 //! conformance test and the CLI's `limbo` harness mode. JSON is the caller's business;
 //! this module takes a case's fields as plain values.
+//!
+//! What the runner does with a case (SERVER validation, as a TLS client would):
+//! - `trusted_certs` become a [`Trust::anchors`] set (with `crls`, if any); any
+//!   certificate mbedTLS refuses to parse fails the case (fail closed, as loading a
+//!   trust store or receiving a peer chain does);
+//! - `untrusted_intermediates` are an unordered pool. mbedTLS looks for a certificate's
+//!   issuer only among the certificates that *follow* it in the peer's list (the TLS 1.2
+//!   order), so the pool is appended after the leaf once per member: every member then
+//!   follows every other one, and any path through the pool can be found. Nothing is
+//!   added that the case did not give, and using a certificate twice cannot make an
+//!   invalid path valid;
+//! - `validation_time` (RFC 3339) is the verification time, otherwise the current time;
+//! - `expected_peer_name` (DNS or IP) is checked by mbedTLS against the SAN (dNSName,
+//!   iPAddress) or, without a SAN extension, the subject CN;
+//! - `extended_key_usage` and `key_usage` constrain the leaf the way mbedTLS's TLS layer
+//!   does (`mbedtls_x509_crt_check_extended_key_usage` / `_key_usage`): an absent
+//!   extension allows everything, and `anyExtendedKeyUsage` allows every purpose;
+//! - `max_chain_depth` bounds the intermediates between the leaf and the trust anchor;
+//!   self-issued intermediates are not counted (as for pathLenConstraint, RFC 5280
+//!   4.2.1.9);
+//! - `signature_algorithms`, CLIENT validation and RFC822 peer names are not expressible:
+//!   such cases are skipped.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -14,6 +36,8 @@ use crate::x509::{CertChain, DateTime, ExtendedKeyUsage, KeyUsage};
 pub enum PeerName {
     Dns(String),
     Ip(String),
+    /// An email address (not a SERVER name: such cases are skipped).
+    Rfc822(String),
 }
 
 /// One x509-limbo test case (the fields this harness uses).
@@ -32,6 +56,8 @@ pub struct Case {
     pub key_usage: Vec<String>,
     pub max_chain_depth: Option<u32>,
     pub signature_algorithms: Vec<String>,
+    /// PEM CRLs to check revocation against.
+    pub crls: Vec<String>,
 }
 
 /// What the harness answers for a case.
@@ -85,12 +111,21 @@ pub fn run(case: &Case) -> Outcome {
         Ok(c) => c,
         Err(e) => return Outcome::Failure(alloc::format!("peer certificate rejected: {e}")),
     };
-    for pem in &case.untrusted_intermediates {
-        if let Err(e) = chain.push_pem(pem.as_bytes()) {
-            return Outcome::Failure(alloc::format!("intermediate rejected: {e}"));
+    // The pool, once per member (see the module documentation): mbedTLS searches an
+    // issuer only among the certificates after the child.
+    for _ in 0..case.untrusted_intermediates.len() {
+        for pem in &case.untrusted_intermediates {
+            if let Err(e) = chain.push_pem(pem.as_bytes()) {
+                return Outcome::Failure(alloc::format!("intermediate rejected: {e}"));
+            }
         }
     }
-    let trust = match Trust::anchors(trusted) {
+    let trust = if case.crls.is_empty() {
+        Trust::anchors(trusted)
+    } else {
+        with_crls(trusted, &case.crls)
+    };
+    let trust = match trust {
         Ok(t) => t,
         Err(e) => return Outcome::Failure(e.to_string()),
     };
@@ -103,6 +138,7 @@ pub fn run(case: &Case) -> Outcome {
     }
     match &case.expected_peer_name {
         Some(PeerName::Dns(n)) | Some(PeerName::Ip(n)) => verifier = verifier.expect_name(n),
+        Some(PeerName::Rfc822(_)) => return Outcome::Skipped("RFC822 peer names".into()),
         None => {}
     }
     let verified = match verifier.verify(&chain) {
@@ -111,8 +147,16 @@ pub fn run(case: &Case) -> Outcome {
     };
     let leaf = verified.leaf();
     if let Some(max) = case.max_chain_depth {
-        let intermediates = verified.chain().len().saturating_sub(2) as u32;
-        if intermediates > max {
+        // The number of intermediates between the leaf and the trust anchor; as for
+        // pathLenConstraint (RFC 5280 4.2.1.9), self-issued ones are not counted.
+        let certs: Vec<_> = verified.chain().iter().collect();
+        let intermediates = certs
+            .get(1..certs.len().saturating_sub(1))
+            .unwrap_or(&[])
+            .iter()
+            .filter(|c| !c.is_self_issued())
+            .count() as u64;
+        if intermediates > u64::from(max) {
             return Outcome::Failure(alloc::format!(
                 "{intermediates} intermediates exceed max_chain_depth {max}"
             ));
@@ -130,11 +174,8 @@ pub fn run(case: &Case) -> Outcome {
         }
     }
     for name in &case.key_usage {
-        let wanted = match name.as_str() {
-            "digitalSignature" => KeyUsage::DIGITAL_SIGNATURE,
-            "keyEncipherment" => KeyUsage::KEY_ENCIPHERMENT,
-            "keyAgreement" => KeyUsage::KEY_AGREEMENT,
-            other => return Outcome::Skipped(alloc::format!("key usage {other} is not supported")),
+        let Some(wanted) = key_usage_from_name(name) else {
+            return Outcome::Skipped(alloc::format!("unknown key usage {name}"));
         };
         if let Some(ku) = leaf.key_usage() {
             if !ku.contains(wanted) {
@@ -143,4 +184,40 @@ pub fn run(case: &Case) -> Outcome {
         }
     }
     Outcome::Success
+}
+
+/// A limbo / RFC 5280 keyUsage name.
+fn key_usage_from_name(name: &str) -> Option<KeyUsage> {
+    Some(match name {
+        "digitalSignature" => KeyUsage::DIGITAL_SIGNATURE,
+        "contentCommitment" | "nonRepudiation" => KeyUsage::NON_REPUDIATION,
+        "keyEncipherment" => KeyUsage::KEY_ENCIPHERMENT,
+        "dataEncipherment" => KeyUsage::DATA_ENCIPHERMENT,
+        "keyAgreement" => KeyUsage::KEY_AGREEMENT,
+        "keyCertSign" => KeyUsage::KEY_CERT_SIGN,
+        "cRLSign" => KeyUsage::CRL_SIGN,
+        "encipherOnly" => KeyUsage::ENCIPHER_ONLY,
+        "decipherOnly" => KeyUsage::DECIPHER_ONLY,
+        _ => return None,
+    })
+}
+
+#[cfg(mbedtls_crl)]
+fn with_crls(cas: CertChain, crls: &[String]) -> crate::Result<Trust> {
+    let mut list: Option<crate::x509::Crl> = None;
+    for pem in crls {
+        match &mut list {
+            Some(l) => l.push(pem.as_bytes())?,
+            None => list = Some(crate::x509::Crl::parse(pem.as_bytes())?),
+        }
+    }
+    match list {
+        Some(l) => Trust::anchors_with_crl(cas, l),
+        None => Trust::anchors(cas),
+    }
+}
+
+#[cfg(not(mbedtls_crl))]
+fn with_crls(_cas: CertChain, _crls: &[String]) -> crate::Result<Trust> {
+    Err(crate::Error::Unsupported("CRLs"))
 }

@@ -1,0 +1,259 @@
+//! x509-limbo conformance: every case of the shared limbo file through the offline
+//! verifier (`mbedtls_verify::conformance::run`), compared with its `expected_result`.
+//!
+//! Known divergences live in `tests/conformance/limbo-exceptions.json` (id -> reason).
+//! The test fails on a divergence that is not listed, on a listed case that now agrees
+//! (a stale exception), and on a listed id the data does not have. A reason starts with
+//! `ACCEPTS:` when the case is accepted although it should be rejected (so that a
+//! security review can find them), `REJECTS:` when a valid case is rejected, and
+//! `SKIPPED:` when the runner cannot express the case.
+//!
+//! The data lives outside the repository (`../shared/conformance/` next to the checkout).
+//! `MBEDTLS_VERIFY_LIMBO_JSON` may name the file instead. Where it is absent the test prints
+//! a message and passes, unless `CI=true`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mbedtls_verify::conformance::{self, Case, Outcome, PeerName};
+use serde::{Deserialize, Serialize};
+
+const DATA: &str = "../../shared/conformance/x509-limbo-2023-12.json";
+/// Overrides [`DATA`] (a checkout elsewhere, or another copy of the file).
+const DATA_ENV: &str = "MBEDTLS_VERIFY_LIMBO_JSON";
+const EXCEPTIONS: &str = "tests/conformance/limbo-exceptions.json";
+/// Prefix of the reason of a case accepted although it should fail: a potential security
+/// hole, for review.
+const ACCEPTS: &str = "ACCEPTS:";
+/// Prefix of the reason of a valid case that is rejected (fails closed).
+const REJECTS: &str = "REJECTS:";
+/// Prefix of the reason of a case the runner cannot express.
+const SKIPPED: &str = "SKIPPED:";
+
+#[derive(Deserialize)]
+struct Limbo {
+    version: u32,
+    testcases: Vec<Testcase>,
+}
+
+/// A limbo test case. Older files have `null` where newer ones have an empty list.
+#[derive(Deserialize)]
+struct Testcase {
+    id: String,
+    #[serde(default)]
+    description: String,
+    validation_kind: String,
+    trusted_certs: Vec<String>,
+    untrusted_intermediates: Vec<String>,
+    peer_certificate: String,
+    #[serde(default)]
+    validation_time: Option<String>,
+    #[serde(default)]
+    signature_algorithms: Option<Vec<String>>,
+    #[serde(default)]
+    key_usage: Option<Vec<String>>,
+    #[serde(default)]
+    extended_key_usage: Option<Vec<String>>,
+    expected_result: String,
+    #[serde(default)]
+    expected_peer_name: Option<JsonPeerName>,
+    #[serde(default)]
+    max_chain_depth: Option<u32>,
+    #[serde(default)]
+    crls: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct JsonPeerName {
+    kind: String,
+    value: String,
+}
+
+/// One line of the x509-limbo harness result format.
+#[derive(Serialize)]
+struct ResultLine<'a> {
+    id: &'a str,
+    actual_result: &'static str,
+    context: &'a str,
+}
+
+#[derive(Serialize)]
+struct Results<'a> {
+    version: u32,
+    harness: &'static str,
+    results: Vec<ResultLine<'a>>,
+}
+
+impl Testcase {
+    /// The runner's plain-value case, or why it cannot be expressed.
+    fn to_case(&self) -> Result<Case, String> {
+        let expected_peer_name = match &self.expected_peer_name {
+            None => None,
+            Some(n) => Some(match n.kind.as_str() {
+                "DNS" => PeerName::Dns(n.value.clone()),
+                "IP" => PeerName::Ip(n.value.clone()),
+                "RFC822" => PeerName::Rfc822(n.value.clone()),
+                other => return Err(format!("unknown peer name kind {other}")),
+            }),
+        };
+        Ok(Case {
+            id: self.id.clone(),
+            validation_kind: self.validation_kind.clone(),
+            trusted_certs: self.trusted_certs.clone(),
+            untrusted_intermediates: self.untrusted_intermediates.clone(),
+            peer_certificate: self.peer_certificate.clone(),
+            validation_time: self.validation_time.clone(),
+            expected_peer_name,
+            extended_key_usage: self.extended_key_usage.clone().unwrap_or_default(),
+            key_usage: self.key_usage.clone().unwrap_or_default(),
+            max_chain_depth: self.max_chain_depth,
+            signature_algorithms: self.signature_algorithms.clone().unwrap_or_default(),
+            crls: self.crls.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// The prefix the reason of a divergence must start with: a divergent success was
+/// expected to fail, a divergent failure was expected to succeed.
+fn divergence_kind(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Skipped(_) => SKIPPED,
+        Outcome::Success => ACCEPTS,
+        Outcome::Failure(_) => REJECTS,
+    }
+}
+
+fn manifest_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
+
+#[test]
+fn x509_limbo() {
+    let data_path = std::env::var_os(DATA_ENV).map_or_else(|| manifest_path(DATA), PathBuf::from);
+    let data = match std::fs::read_to_string(&data_path) {
+        Ok(d) => d,
+        Err(e) => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            assert!(
+                !ci,
+                "CI=true but the x509-limbo data is unreadable at {}: {e}",
+                data_path.display()
+            );
+            println!(
+                "limbo: SKIPPED, no x509-limbo data at {} ({e}); \
+                 place the shared folder next to the checkout to run it",
+                data_path.display()
+            );
+            return;
+        }
+    };
+    let limbo: Limbo = serde_json::from_str(&data).expect("parsing the x509-limbo file");
+    assert_eq!(limbo.version, 1, "unknown x509-limbo format version");
+
+    let exceptions_path = manifest_path(EXCEPTIONS);
+    let exceptions: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(&exceptions_path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", exceptions_path.display())),
+    )
+    .unwrap_or_else(|e| panic!("parsing {}: {e}", exceptions_path.display()));
+
+    let mut problems = Vec::new();
+    for (id, reason) in &exceptions {
+        if reason.trim().is_empty() {
+            problems.push(format!("{id}: the exception has no reason"));
+        }
+        if !limbo.testcases.iter().any(|t| &t.id == id) {
+            problems.push(format!("{id}: listed as an exception but not in the data"));
+        }
+    }
+
+    let (mut agree, mut known, mut skipped) = (0usize, 0usize, 0usize);
+    let mut accepted_bad = Vec::new();
+    let mut results = Vec::with_capacity(limbo.testcases.len());
+    let outcomes: Vec<Outcome> = limbo
+        .testcases
+        .iter()
+        .map(|t| match t.to_case() {
+            Ok(case) => conformance::run(&case),
+            Err(why) => Outcome::Skipped(why),
+        })
+        .collect();
+    for (t, outcome) in limbo.testcases.iter().zip(&outcomes) {
+        results.push(ResultLine {
+            id: &t.id,
+            actual_result: outcome.as_str(),
+            context: outcome.context(),
+        });
+        let agrees = outcome.as_str() == t.expected_result;
+        let listed = exceptions.get(&t.id);
+        if matches!(outcome, Outcome::Skipped(_)) {
+            skipped += 1;
+        }
+        match (agrees, listed) {
+            (true, None) => agree += 1,
+            (true, Some(_)) => problems.push(format!(
+                "{}: listed as a known divergence but now agrees ({}): \
+                 remove it from {EXCEPTIONS}",
+                t.id, t.expected_result
+            )),
+            (false, Some(reason)) => {
+                known += 1;
+                let kind = divergence_kind(outcome);
+                if !reason.starts_with(kind) {
+                    problems.push(format!(
+                        "{}: expected {}, got {}: its reason must start with {kind:?}",
+                        t.id,
+                        t.expected_result,
+                        outcome.as_str()
+                    ));
+                }
+                if kind == ACCEPTS {
+                    accepted_bad.push(t.id.as_str());
+                }
+            }
+            (false, None) => problems.push(format!(
+                "{}: expected {}, got {} ({})\n    {}",
+                t.id,
+                t.expected_result,
+                outcome.as_str(),
+                outcome.context(),
+                first_line(&t.description)
+            )),
+        }
+    }
+
+    // The harness's result file, for tooling that reads the x509-limbo format.
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("limbo-results.json");
+    let results = Results {
+        version: 1,
+        harness: "mbedtls-verify",
+        results,
+    };
+    if let Ok(json) = serde_json::to_string_pretty(&results) {
+        let _ = std::fs::write(&out, json);
+    }
+
+    println!(
+        "limbo: {agree}/{} agree, {known} known divergences, {skipped} skipped \
+         ({} of them accepted although expected to fail); results in {}",
+        limbo.testcases.len(),
+        accepted_bad.len(),
+        out.display()
+    );
+    for id in &accepted_bad {
+        println!("  {ACCEPTS} {id}");
+    }
+    assert!(
+        problems.is_empty(),
+        "{} conformance problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
