@@ -222,6 +222,7 @@ impl Verifier {
         scope.collect = true;
         scope.policy = self.policy.clone();
         scope.ignore_time = self.ignore_time;
+        scope.name_check = cn.is_some();
         scope.trace = traced.then(Vec::new);
         let profile = self.profile.to_c();
         let cn_ptr = cn.as_ref().map_or(core::ptr::null(), |c| c.as_ptr());

@@ -36,7 +36,7 @@ use crate::policy::{AllowRule, ClientPolicy};
 use crate::sync::Arc;
 use crate::sys;
 use crate::trust::Trust;
-use crate::x509::CertRef;
+use crate::x509::{CertRef, SubjectAltName};
 
 bitflags::bitflags! {
     /// mbedTLS's verification failure flags (`MBEDTLS_X509_BADCERT_*`, `MBEDTLS_X509_BADCRL_*`).
@@ -355,6 +355,9 @@ pub(crate) struct Scope {
     /// Remaining flags at the end make the verification fail fatally (TLS "optional" mode
     /// would otherwise forgive them).
     pub(crate) fatal_on_flags: bool,
+    /// A server name is being checked: a leaf without a DNS or IP subjectAltName fails
+    /// the check (mbedTLS would fall back to the subject CN, which RFC 6125 deprecates).
+    pub(crate) name_check: bool,
     /// Ignore validity dates (explicit opt-out; reported in the result).
     pub(crate) ignore_time: bool,
     /// Copy the verified chain (offline verifier) — allocates, so off for TLS.
@@ -388,6 +391,7 @@ impl Scope {
             policy: None,
             accepted: None,
             fatal_on_flags: false,
+            name_check: false,
             ignore_time: false,
             collect: false,
             last_depth: None,
@@ -489,6 +493,15 @@ impl Scope {
                 self.reasons.push(Reason::NotACa { depth });
                 self.last_depth = None;
                 return sys::MV_ERR_UNVERIFIED;
+            }
+        }
+
+        if depth == 0 && self.name_check {
+            let has_name = cert
+                .subject_alt_names()
+                .any(|san| matches!(san, SubjectAltName::Dns(_) | SubjectAltName::Ip(_)));
+            if !has_name {
+                *flags |= sys::MBEDTLS_X509_BADCERT_CN_MISMATCH;
             }
         }
 

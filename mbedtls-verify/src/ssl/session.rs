@@ -157,6 +157,7 @@ impl<T: Transport> Session<T> {
             ));
             scope.policy = session.config.policy.clone();
             scope.fatal_on_flags = true;
+            scope.name_check = matches!(hostname, Some(Some(_)));
             let scope_ptr = (&mut *scope as *mut Scope).cast::<c_void>();
             session.scope = Some(scope);
             // SAFETY: the boxed scope lives as long as the session (freed after ssl);
