@@ -40,3 +40,8 @@ pub mod verify;
 pub mod x509;
 
 pub use error::{Error, MbedtlsError, Reason, Result, VerifyError};
+
+/// The workspace README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
