@@ -23,7 +23,9 @@ struct TcpError(std::io::ErrorKind);
 impl embedded_io::Error for TcpError {
     fn kind(&self) -> embedded_io::ErrorKind {
         match self.0 {
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => embedded_io::ErrorKind::TimedOut,
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                embedded_io::ErrorKind::TimedOut
+            }
             std::io::ErrorKind::ConnectionReset => embedded_io::ErrorKind::ConnectionReset,
             _ => embedded_io::ErrorKind::Other,
         }

@@ -1,0 +1,232 @@
+//! Allocations per verification and per handshake: Rust heap (a counting global
+//! allocator) and mbedTLS heap (counting calloc/free hooks installed with
+//! `platform::set_allocator` before anything else), with and without the hook and the
+//! policy. Not timed. Prints a table; `--json` prints one JSON object per line.
+//!
+//! Each figure is the average over `ROUNDS` operations after a warm-up (lazy one-time
+//! set-up — PSA init, thread-locals — is not counted).
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use common::*;
+use mbedtls_verify::ssl::mem::{memory_pair, run_handshakes};
+use mbedtls_verify::ssl::{ClientConfig, ServerConfig, Session, TlsVersion};
+use mbedtls_verify::verifier::Verifier;
+use mbedtls_verify::verify::DispatchBench;
+
+static RUST_COUNT: AtomicU64 = AtomicU64::new(0);
+static RUST_BYTES: AtomicU64 = AtomicU64::new(0);
+static C_COUNT: AtomicU64 = AtomicU64::new(0);
+static C_BYTES: AtomicU64 = AtomicU64::new(0);
+
+struct Counting;
+
+// SAFETY: forwards to the system allocator; only adds relaxed counters.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        RUST_COUNT.fetch_add(1, Relaxed);
+        RUST_BYTES.fetch_add(l.size() as u64, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        RUST_COUNT.fetch_add(1, Relaxed);
+        RUST_BYTES.fetch_add(l.size() as u64, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        // A reallocation counts as one allocation of the new size.
+        RUST_COUNT.fetch_add(1, Relaxed);
+        RUST_BYTES.fetch_add(new as u64, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(p, l, new) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(p, l) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+unsafe extern "C" {
+    fn calloc(n: usize, size: usize) -> *mut c_void;
+    fn free(p: *mut c_void);
+}
+
+unsafe extern "C" fn counting_calloc(n: usize, size: usize) -> *mut c_void {
+    C_COUNT.fetch_add(1, Relaxed);
+    C_BYTES.fetch_add((n * size) as u64, Relaxed);
+    // SAFETY: the C library's calloc.
+    unsafe { calloc(n, size) }
+}
+
+unsafe extern "C" fn counting_free(p: *mut c_void) {
+    // SAFETY: p came from counting_calloc (the hooks are installed before any mbedTLS use).
+    unsafe { free(p) }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    rust_count: f64,
+    rust_bytes: f64,
+    c_count: f64,
+    c_bytes: f64,
+}
+
+fn snapshot() -> [u64; 4] {
+    [
+        RUST_COUNT.load(Relaxed),
+        RUST_BYTES.load(Relaxed),
+        C_COUNT.load(Relaxed),
+        C_BYTES.load(Relaxed),
+    ]
+}
+
+const ROUNDS: u64 = 20;
+
+/// Average allocations of `op` over ROUNDS runs, after two warm-up runs.
+fn measure(mut op: impl FnMut()) -> Counts {
+    op();
+    op();
+    let a = snapshot();
+    for _ in 0..ROUNDS {
+        op();
+    }
+    let b = snapshot();
+    let d = |i: usize| (b[i] - a[i]) as f64 / ROUNDS as f64;
+    Counts {
+        rust_count: d(0),
+        rust_bytes: d(1),
+        c_count: d(2),
+        c_bytes: d(3),
+    }
+}
+
+fn handshake(server: &ServerConfig, client: &ClientConfig) {
+    let (a, b) = memory_pair();
+    let mut c = Session::client(client, SERVER_NAME, a).unwrap();
+    let mut s = Session::server(server, b).unwrap();
+    let (rc, rs) = run_handshakes(&mut c, &mut s);
+    rc.expect("client handshake");
+    rs.expect("server handshake");
+}
+
+fn main() {
+    // Before anything else touches mbedTLS.
+    // SAFETY: no mbedTLS object exists yet; the hooks behave like calloc/free.
+    unsafe { mbedtls_verify::platform::set_allocator(counting_calloc, counting_free) }
+        .expect("MBEDTLS_PLATFORM_MEMORY");
+    let json = std::env::args().any(|a| a == "--json");
+    let mut rows: Vec<(String, Counts)> = Vec::new();
+
+    for alg in Alg::ALL {
+        let p = pki(alg);
+        let chain = p.client_chain();
+        let plain = Verifier::new(p.trust());
+        let raw_chain = RawChain::from_ders(&[
+            p.client.first().unwrap().der(),
+            p.int.first().unwrap().der(),
+        ]);
+        let raw_anchor = RawChain::from_ders(&[p.root.first().unwrap().der()]);
+        let profile = raw_profile();
+        rows.push((
+            format!("verify/{}/raw_ffi", alg.name()),
+            measure(|| assert_eq!(raw_verify(&raw_chain, &raw_anchor, &profile), (0, 0))),
+        ));
+        let variants = [
+            ("plain", plain.clone()),
+            ("noop_hook", plain.clone().with_hook(noop_hook())),
+            ("policy", plain.clone().with_policy(fleet_policy())),
+            (
+                "hook+policy",
+                plain.clone().with_hook(noop_hook()).with_policy(fleet_policy()),
+            ),
+        ];
+        for (name, v) in &variants {
+            rows.push((
+                format!("verify/{}/{name}", alg.name()),
+                measure(|| {
+                    v.verify(&chain).expect("verifies");
+                }),
+            ));
+        }
+    }
+
+    // The hook's dispatch and the policy's evaluation on their own (accept path).
+    {
+        let p = pki(Alg::P256);
+        let peer = p.client_chain();
+        let certs: Vec<_> = peer.iter().collect();
+        let root = p.root.first().unwrap();
+        let mut d = DispatchBench::new(noop_hook(), p.trust(), certs[0]);
+        rows.push((
+            "dispatch/chain_of_3 (3 hook calls)".into(),
+            measure(|| {
+                assert_eq!(d.call(root, 2, 0).0, 0);
+                assert_eq!(d.call(certs[1], 1, 0).0, 0);
+                assert_eq!(d.call(certs[0], 0, 0).0, 0);
+            }),
+        ));
+        let policy = fleet_policy();
+        let mut chain = certs.clone();
+        chain.push(root);
+        rows.push((
+            "policy/evaluate (accept)".into(),
+            measure(|| {
+                policy.evaluate(&chain).expect("admitted");
+            }),
+        ));
+    }
+
+    for alg in Alg::ALL {
+        let p = pki(alg);
+        for v in [TlsVersion::Tls13, TlsVersion::Tls12] {
+            let client_sa = client_config(&p, v, Mode::ServerAuth);
+            let server_sa = server_config(&p, v, Mode::ServerAuth, Extra::Plain);
+            rows.push((
+                format!("handshake/{}/{}/server_auth", alg.name(), version_name(v)),
+                measure(|| handshake(&server_sa, &client_sa)),
+            ));
+            let client = client_config(&p, v, Mode::Mutual);
+            for extra in [Extra::Plain, Extra::Hook, Extra::Policy, Extra::HookAndPolicy] {
+                let server = server_config(&p, v, Mode::Mutual, extra);
+                rows.push((
+                    format!(
+                        "handshake/{}/{}/mutual/{}",
+                        alg.name(),
+                        version_name(v),
+                        extra.name()
+                    ),
+                    measure(|| handshake(&server, &client)),
+                ));
+            }
+        }
+    }
+
+    if json {
+        for (name, c) in &rows {
+            println!(
+                "{{\"name\":\"{name}\",\"rust_allocs\":{},\"rust_bytes\":{},\"c_allocs\":{},\"c_bytes\":{}}}",
+                c.rust_count, c.rust_bytes, c.c_count, c.c_bytes
+            );
+        }
+    } else {
+        println!(
+            "{:<44} {:>12} {:>12} {:>12} {:>12}",
+            "operation (average of 20)", "Rust allocs", "Rust bytes", "C allocs", "C bytes"
+        );
+        for (name, c) in &rows {
+            println!(
+                "{:<44} {:>12} {:>12} {:>12} {:>12}",
+                name, c.rust_count, c.rust_bytes, c.c_count, c.c_bytes
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Fixed workloads for instruction counting (`valgrind --tool=callgrind`), the same as the
+//! C baseline's (`benches/c/mv_bench_c.c`). Only `measured_work` is counted
+//! (`--toggle-collect=measured_work`), so loading the PKI and building configurations
+//! are left out, as in the C program.
+//!
+//! ```text
+//! workload pki                                        # create the PKI files, print the dir
+//! workload verify  ALG VARIANT N                      # VARIANT: raw_ffi plain noop_hook policy hook+policy
+//! workload handshake ALG VERSION MODE EXTRA N         # tls13|tls12, server_auth|mutual, plain|hook|policy|hook+policy
+//! workload dispatch CASE N                            # leaf_alone | intermediate_alone | intermediate_then_leaf | chain_of_3
+//! ```
+//! Run by `cargo bench` (with `--bench`) it does nothing.
+
+mod common;
+
+use std::hint::black_box;
+
+use common::*;
+use mbedtls_verify::ssl::mem::{memory_pair, run_handshakes};
+use mbedtls_verify::ssl::{Session, TlsVersion};
+use mbedtls_verify::verifier::Verifier;
+use mbedtls_verify::verify::DispatchBench;
+
+/// The only function whose instructions are counted.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn measured_work(n: u64, op: &mut dyn FnMut()) {
+    for _ in 0..n {
+        op();
+    }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: workload pki | verify ALG VARIANT N | handshake ALG VERSION MODE EXTRA N");
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    match a.as_slice() {
+        [] | ["--bench", ..] => {}
+        ["pki"] => {
+            for alg in Alg::ALL {
+                pki(alg);
+            }
+            println!("{}", pki_dir().display());
+        }
+        ["verify", alg, variant, n] => {
+            let alg = Alg::parse(alg).unwrap_or_else(|| usage());
+            let n: u64 = n.parse().unwrap_or_else(|_| usage());
+            let p = pki(alg);
+            if *variant == "raw_ffi" {
+                let chain = RawChain::from_ders(&[
+                    p.client.first().unwrap().der(),
+                    p.int.first().unwrap().der(),
+                ]);
+                let anchor = RawChain::from_ders(&[p.root.first().unwrap().der()]);
+                let profile = raw_profile();
+                let mut op = || assert_eq!(raw_verify(&chain, &anchor, &profile), (0, 0));
+                op();
+                measured_work(n, &mut op);
+                return;
+            }
+            let chain = p.client_chain();
+            let mut v = Verifier::new(p.trust());
+            match *variant {
+                "plain" => {}
+                "noop_hook" => v = v.with_hook(noop_hook()),
+                "policy" => v = v.with_policy(fleet_policy()),
+                "hook+policy" => v = v.with_hook(noop_hook()).with_policy(fleet_policy()),
+                _ => usage(),
+            }
+            let mut op = || {
+                black_box(v.verify(black_box(&chain)).expect("verifies"));
+            };
+            op();
+            measured_work(n, &mut op);
+        }
+        ["dispatch", case, n] => {
+            let n: u64 = n.parse().unwrap_or_else(|_| usage());
+            let p = pki(Alg::P256);
+            let peer = p.client_chain();
+            let certs: Vec<_> = peer.iter().collect();
+            let (leaf, int) = (certs[0], certs[1]);
+            let root = p.root.first().unwrap();
+            let mut d = DispatchBench::new(noop_hook(), p.trust(), leaf);
+            let calls: &[(_, u32)] = match *case {
+                "leaf_alone" => &[(leaf, 0)],
+                "intermediate_alone" => &[(int, 1)],
+                "intermediate_then_leaf" => &[(int, 1), (leaf, 0)],
+                "chain_of_3" => &[(root, 2), (int, 1), (leaf, 0)],
+                _ => usage(),
+            };
+            let mut op = || {
+                for &(c, depth) in calls {
+                    assert_eq!(d.call(black_box(c), black_box(depth), black_box(0)), (0, 0));
+                }
+            };
+            op();
+            measured_work(n, &mut op);
+        }
+        ["handshake", alg, version, mode, extra, n] => {
+            let alg = Alg::parse(alg).unwrap_or_else(|| usage());
+            let v = match *version {
+                "tls13" => TlsVersion::Tls13,
+                "tls12" => TlsVersion::Tls12,
+                _ => usage(),
+            };
+            let mode = match *mode {
+                "server_auth" => Mode::ServerAuth,
+                "mutual" => Mode::Mutual,
+                _ => usage(),
+            };
+            let extra = match *extra {
+                "plain" => Extra::Plain,
+                "hook" => Extra::Hook,
+                "policy" => Extra::Policy,
+                "hook+policy" => Extra::HookAndPolicy,
+                _ => usage(),
+            };
+            let n: u64 = n.parse().unwrap_or_else(|_| usage());
+            let p = pki(alg);
+            let server = server_config(&p, v, mode, extra);
+            let client = client_config(&p, v, mode);
+            let mut suite = String::new();
+            let mut op = || {
+                let (a, b) = memory_pair();
+                let mut c = Session::client(&client, SERVER_NAME, a).unwrap();
+                let mut s = Session::server(&server, b).unwrap();
+                let (rc, rs) = run_handshakes(&mut c, &mut s);
+                rc.expect("client handshake");
+                rs.expect("server handshake");
+                if suite.is_empty() {
+                    suite = c.cipher_suite().unwrap_or("?").to_string();
+                }
+            };
+            op();
+            measured_work(n, &mut op);
+            eprintln!("cipher suite: {suite}");
+        }
+        _ => usage(),
+    }
+}
