@@ -6,8 +6,12 @@
 //! Every block is a multiple of 8 bytes and 8-aligned, so a free block always has room
 //! for its list node (size + next pointer) and splitting never leaves unusable slivers.
 //! Free blocks are kept sorted by address and merged with their neighbours on free.
-//! Interrupts are masked around every list operation (single hart: that is the whole
-//! critical section).
+//! Every list operation runs inside `critical_section::with` (see `cs.rs`).
+//!
+//! Attribution: every allocation is charged to the *current tag* ([`Heap::with_tag`]), kept
+//! in a 2-bit-per-grain map beside the arena, and its free is charged back to the same
+//! tag, whenever and by whoever it happens. That is how the test tells the client's
+//! and the server's heap apart while both live in one program (see `tls.rs`).
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
@@ -27,6 +31,41 @@ struct Free {
     next: *mut Free,
 }
 
+/// Who an allocation is charged to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Tag {
+    /// Everything not attributed to one of the others.
+    Other = 0,
+    /// The TLS client: its configuration, session and handshake.
+    Client = 1,
+    /// The TLS server: its configuration, session and handshake.
+    Server = 2,
+    /// The in-memory transport between them (a device has a network stack instead).
+    Transport = 3,
+}
+
+const TAGS: usize = 4;
+const GRAINS: usize = HEAP_SIZE / GRAIN;
+
+impl Tag {
+    fn from_bits(b: u8) -> Tag {
+        match b & 3 {
+            1 => Tag::Client,
+            2 => Tag::Server,
+            3 => Tag::Transport,
+            _ => Tag::Other,
+        }
+    }
+}
+
+/// Use charged to one tag, in bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TagUse {
+    pub in_use: usize,
+    pub peak: usize,
+}
+
 /// Heap statistics, in bytes (block sizes after rounding to 8 bytes).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
@@ -37,12 +76,34 @@ pub struct Stats {
     /// Highest arena offset ever handed out: the arena size this run needed,
     /// fragmentation included.
     pub high_water: usize,
+    pub by_tag: [TagUse; TAGS],
+}
+
+impl Stats {
+    pub fn tag(&self, tag: Tag) -> TagUse {
+        self.by_tag[tag as usize]
+    }
 }
 
 struct State {
     head: *mut Free,
     ready: bool,
     stats: Stats,
+    tag: Tag,
+    /// The tag of the block starting at each grain, 2 bits per grain.
+    tag_map: [u8; GRAINS / 4],
+}
+
+impl State {
+    fn set_block_tag(&mut self, grain: usize, tag: Tag) {
+        let shift = (grain % 4) * 2;
+        let b = &mut self.tag_map[grain / 4];
+        *b = (*b & !(3 << shift)) | ((tag as u8) << shift);
+    }
+
+    fn block_tag(&self, grain: usize) -> Tag {
+        Tag::from_bits(self.tag_map[grain / 4] >> ((grain % 4) * 2))
+    }
 }
 
 pub struct Heap {
@@ -54,18 +115,8 @@ pub struct Heap {
 // `critical`, which masks interrupts on the only hart this program runs on.
 unsafe impl Sync for Heap {}
 
-/// Run `f` with machine interrupts masked, restoring the previous MIE bit after.
-/// This is the whole critical section on a single-hart core without atomics.
-pub fn critical<R>(f: impl FnOnce() -> R) -> R {
-    let prev: usize;
-    // SAFETY: atomically clears mstatus.MIE (bit 3) and returns the old value.
-    unsafe { core::arch::asm!("csrrci {0}, mstatus, 8", out(reg) prev, options(nostack)) };
-    let r = f();
-    if prev & 8 != 0 {
-        // SAFETY: re-enables interrupts only if they were enabled on entry.
-        unsafe { core::arch::asm!("csrsi mstatus, 8", options(nostack)) };
-    }
-    r
+fn critical<R>(f: impl FnOnce() -> R) -> R {
+    critical_section::with(|_| f())
 }
 
 fn round_up(n: usize, to: usize) -> Option<usize> {
@@ -85,7 +136,10 @@ impl Heap {
                     allocs: 0,
                     failures: 0,
                     high_water: 0,
+                    by_tag: [TagUse { in_use: 0, peak: 0 }; TAGS],
                 },
+                tag: Tag::Other,
+                tag_map: [0; GRAINS / 4],
             }),
         }
     }
@@ -115,13 +169,26 @@ impl Heap {
         critical(|| unsafe { self.state().stats })
     }
 
-    /// Start a new peak measurement from the current use.
+    /// Start a new peak measurement from the current use (overall and per tag).
     pub fn reset_peak(&self) {
         // SAFETY: inside the critical section.
         critical(|| unsafe {
             let st = self.state();
             st.stats.peak = st.stats.in_use;
+            for t in &mut st.stats.by_tag {
+                t.peak = t.in_use;
+            }
         })
+    }
+
+    /// Run `f` with its allocations charged to `tag` (nesting restores the outer tag).
+    pub fn with_tag<R>(&self, tag: Tag, f: impl FnOnce() -> R) -> R {
+        // SAFETY: inside the critical section.
+        let outer = critical(|| unsafe { core::mem::replace(&mut self.state().tag, tag) });
+        let r = f();
+        // SAFETY: as above.
+        critical(|| unsafe { self.state().tag = outer });
+        r
     }
 
     fn block_size(layout: Layout) -> Option<usize> {
@@ -172,8 +239,13 @@ impl Heap {
                     st.stats.in_use += size;
                     st.stats.allocs += 1;
                     st.stats.peak = st.stats.peak.max(st.stats.in_use);
-                    let offset = end - self.arena.get() as usize;
-                    st.stats.high_water = st.stats.high_water.max(offset);
+                    let base = self.arena.get() as usize;
+                    st.stats.high_water = st.stats.high_water.max(end - base);
+                    let tag = st.tag;
+                    st.set_block_tag((start - base) / GRAIN, tag);
+                    let u = &mut st.stats.by_tag[tag as usize];
+                    u.in_use += size;
+                    u.peak = u.peak.max(u.in_use);
                     return NonNull::new(start as *mut u8);
                 }
                 st.stats.failures += 1;
@@ -214,6 +286,8 @@ impl Heap {
                     (*prev).next = node;
                 }
                 st.stats.in_use -= size;
+                let tag = st.block_tag((addr - self.arena.get() as usize) / GRAIN);
+                st.stats.by_tag[tag as usize].in_use -= size;
             }
         })
     }

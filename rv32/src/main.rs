@@ -1,14 +1,23 @@
-//! First no_std test program of `mbedtls-verify-sys` on an ESP32-C3-class core
-//! (rv32imc: no atomics, no FPU), run under `qemu-system-riscv32 -M virt` with
-//! semihosting (see `scripts/rv32-qemu-test`).
+//! no_std test program of `mbedtls-verify` on an ESP32-C3-class core (rv32imc: no
+//! atomics, no FPU), run under `qemu-system-riscv32 -M virt` with semihosting (see
+//! `scripts/rv32-qemu-test`).
 //!
-//! It installs a heap (160 KiB, `heap.rs`), a TEST-ONLY entropy source and a fixed
-//! TEST-ONLY wall clock, generates P-256 keys, writes a root CA and a leaf certificate,
-//! verifies the chain, and checks that verification fails closed (unrelated root, no
-//! clock, a clock that fails, a time outside the validity period). It prints one line
-//! per check, the instructions retired (`minstret`, deterministic with `-icount shift=0`)
-//! and heap/stack use, then `N passed, N failed`, and exits with status 0 only if every
-//! check passed.
+//! It uses the safe crate as firmware would, through its platform contracts: the heap
+//! (160 KiB, `heap.rs`, shared with mbedTLS through `platform::set_allocator`), a
+//! TEST-ONLY entropy source (`platform::set_entropy_source`) and TEST-ONLY clocks
+//! (`platform::set_clock`), and a `critical-section` implementation (`cs.rs`) for the
+//! portable-atomic `Arc` the crate uses on targets without compare-and-swap. It then
+//! - issues a fleet PKI on the device (`pki.rs`);
+//! - verifies root -> issuing CA -> leaf through `Verifier` with a hook and a policy,
+//!   checks the depth/role trace, refuses another CA's chain and a wrong EKU, and checks
+//!   the clock contract (`chain.rs`);
+//! - runs complete in-memory mutual-TLS connections, TLS 1.2 and TLS 1.3, between a
+//!   client and a server in this program, and refusals (`tls.rs`);
+//! - measures heap per side, instructions (`minstret`, deterministic with
+//!   `-icount shift=0`) and the Rust layer's share of verification (`measure.rs`).
+//!
+//! It prints one line per check, `measure:` lines, then `N passed, N failed`, and exits
+//! with status 0 only if every check passed.
 #![no_std]
 #![no_main]
 
@@ -16,386 +25,33 @@ extern crate alloc;
 
 #[macro_use]
 mod semihosting;
+mod chain;
+mod cs;
 mod heap;
+mod machine;
+mod measure;
+mod pki;
+mod testonly;
+mod tls;
+mod trace;
 
-use alloc::vec;
-use alloc::vec::Vec;
-use core::ffi::{CStr, c_int, c_void};
-use core::ptr;
+use core::ffi::c_int;
+use core::fmt;
 
-use mbedtls_verify_sys as sys;
+use mbedtls_verify::pk::{KeyType, PrivateKey};
+use mbedtls_verify::ssl::TlsVersion;
+use mbedtls_verify::verify::VerifyFlags;
+use mbedtls_verify::{Error, Reason, platform, sys};
 
-// ---------------------------------------------------------------------------------
-// TEST-ONLY entropy and clock. A product must use the chip's TRNG and a real clock.
-// ---------------------------------------------------------------------------------
+use crate::heap::HEAP;
 
-/// TEST-ONLY deterministic PRNG (splitmix64). NOT an entropy source: it makes runs
-/// reproducible (same keys, same certificates, same instruction counts). The seed can
-/// be changed at build time with `MV_RV32_TEST_SEED=<u64>`.
-struct TestOnlyPrng {
-    state: u64,
-}
-
-impl TestOnlyPrng {
-    fn next(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
-fn test_seed() -> u64 {
-    const DEFAULT: u64 = 0x6d62_6564_746c_7333; // "mbedtls3"
-    match option_env!("MV_RV32_TEST_SEED") {
-        Some(s) => parse_u64(s).unwrap_or(DEFAULT),
-        None => DEFAULT,
-    }
-}
-
-fn parse_u64(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (digits, radix) = match s.strip_prefix("0x") {
-        Some(h) => (h, 16),
-        None => (s, 10),
-    };
-    u64::from_str_radix(digits, radix).ok()
-}
-
-/// `mv_rng_fn` over the TEST-ONLY PRNG; `ctx` is the `TestOnlyPrng`.
-unsafe extern "C" fn test_only_rng(ctx: *mut c_void, buf: *mut u8, len: usize) -> c_int {
-    // SAFETY: ctx is the static PRNG installed below; buf has len writable bytes.
-    let (rng, out) = unsafe {
-        (
-            &mut *(ctx as *mut TestOnlyPrng),
-            core::slice::from_raw_parts_mut(buf, len),
-        )
-    };
-    for chunk in out.chunks_mut(8) {
-        let v = rng.next().to_le_bytes();
-        chunk.copy_from_slice(&v[..chunk.len()]);
-    }
-    0
-}
-
-/// TEST-ONLY fixed wall clock: 2026-01-01T00:00:00Z.
-const TEST_NOW: i64 = 1_767_225_600;
-unsafe extern "C" fn test_only_clock(out: *mut i64) -> c_int {
-    // SAFETY: mbedTLS's shim passes a valid out-pointer.
-    unsafe { *out = TEST_NOW };
-    0
-}
-/// 2024-06-01, before the certificates' notBefore.
-unsafe extern "C" fn clock_before_validity(out: *mut i64) -> c_int {
-    // SAFETY: as above.
-    unsafe { *out = 1_717_200_000 };
-    0
-}
-/// 2031-01-01, after the certificates' notAfter.
-unsafe extern "C" fn clock_after_validity(out: *mut i64) -> c_int {
-    // SAFETY: as above.
-    unsafe { *out = 1_924_992_000 };
-    0
-}
-/// A clock that reports it does not know the time.
-unsafe extern "C" fn clock_unavailable(_out: *mut i64) -> c_int {
-    -1
-}
-
-// ---------------------------------------------------------------------------------
-// Machine-level support: instruction counter, trap handler, stack guard and paint.
-// ---------------------------------------------------------------------------------
-
-/// Instructions retired (64-bit `minstret` read on rv32).
-fn instret() -> u64 {
-    loop {
-        let (hi, lo, hi2): (u32, u32, u32);
-        // SAFETY: reading machine counters in M-mode has no side effects.
-        unsafe {
-            core::arch::asm!(
-                "csrr {0}, minstreth",
-                "csrr {1}, minstret",
-                "csrr {2}, minstreth",
-                out(reg) hi, out(reg) lo, out(reg) hi2,
-                options(nomem, nostack),
-            )
-        };
-        if hi == hi2 {
-            return (u64::from(hi) << 32) | u64::from(lo);
-        }
-    }
-}
-
-/// Run `f` and return its result with the instructions it retired.
-fn counted<R>(f: impl FnOnce() -> R) -> (R, u64) {
-    let t0 = instret();
-    let r = f();
-    let t1 = instret();
-    (r, t1 - t0)
-}
-
-const TRAP_STACK_SIZE: usize = 2048;
-#[repr(C, align(16))]
-struct TrapStack([u8; TRAP_STACK_SIZE]);
-static mut TRAP_STACK: TrapStack = TrapStack([0; TRAP_STACK_SIZE]);
-
-// Trap entry: switch to a stack of its own (the fault may be a stack overflow) and
-// report. Interrupts are never enabled, so every trap is an exception and fatal.
-core::arch::global_asm!(
-    ".section .text.mv_trap_entry, \"ax\"",
-    ".balign 4",
-    ".global mv_trap_entry",
-    "mv_trap_entry:",
-    "  la sp, {stack}",
-    "  li t0, {size}",
-    "  add sp, sp, t0",
-    "  csrr a0, mcause",
-    "  csrr a1, mepc",
-    "  csrr a2, mtval",
-    "  j {handler}",
-    stack = sym TRAP_STACK,
-    size = const TRAP_STACK_SIZE,
-    handler = sym trap_handler,
-);
-
-unsafe extern "C" {
-    fn mv_trap_entry();
-    /// Top of the stack (picolibc.ld).
-    static __stack: u8;
-    /// Bottom of the stack: picolibc.ld puts the stack right above `__heap_end`.
-    static __heap_end: u8;
-}
-
-extern "C" fn trap_handler(mcause: usize, mepc: usize, mtval: usize) -> ! {
-    let what = match mcause {
-        1 => "instruction access fault",
-        2 => "illegal instruction",
-        3 => "breakpoint",
-        5 => "load access fault (stack guard?)",
-        7 => "store access fault (stack guard?)",
-        _ => "exception",
-    };
-    println!("TRAP: {what}: mcause={mcause:#x} mepc={mepc:#010x} mtval={mtval:#010x}");
-    println!("0 passed, 1 failed");
-    semihosting::exit(3)
-}
-
-const STACK_GUARD: usize = 256;
-const STACK_PAINT: u32 = 0x5afe_57ac;
-
-fn stack_bounds() -> (usize, usize) {
-    // Linker-script symbols: only their addresses are used.
-    (
-        ptr::addr_of!(__heap_end) as usize,
-        ptr::addr_of!(__stack) as usize,
-    )
-}
-
-/// Install the trap vector and a 256-byte no-access PMP region at the bottom of the
-/// stack (locked, so it applies to machine mode too): an overflow traps instead of
-/// silently overwriting .bss.
-fn machine_setup() -> bool {
-    // SAFETY: mv_trap_entry is 4-aligned (direct mode); writes to mtvec/PMP CSRs only.
-    unsafe {
-        core::arch::asm!("csrw mtvec, {0}", in(reg) mv_trap_entry as *const () as usize, options(nostack));
-    }
-    let (bottom, _) = stack_bounds();
-    if bottom % STACK_GUARD != 0 {
-        return false;
-    }
-    // NAPOT: address >> 2 with (size / 8 - 1) in the low bits; cfg L | NAPOT, no R/W/X.
-    let pmpaddr = (bottom >> 2) | (STACK_GUARD / 8 - 1);
-    let cfg: usize = 0x80 | 0x18;
-    // SAFETY: programs PMP entry 0; all other memory stays accessible to M-mode.
-    unsafe {
-        core::arch::asm!(
-            "csrw pmpaddr0, {0}",
-            "csrw pmpcfg0, {1}",
-            in(reg) pmpaddr, in(reg) cfg,
-            options(nostack),
-        );
-    }
-    let readback: usize;
-    // SAFETY: reading a CSR.
-    unsafe { core::arch::asm!("csrr {0}, pmpcfg0", out(reg) readback, options(nostack)) };
-    readback & 0xff == cfg
-}
-
-fn current_sp() -> usize {
-    let sp: usize;
-    // SAFETY: reads the stack pointer.
-    unsafe { core::arch::asm!("mv {0}, sp", out(reg) sp, options(nomem, nostack)) };
-    sp
-}
-
-/// Fill the unused stack (guard excluded, 512 bytes below the current frame left
-/// alone) with a pattern, to find the deepest point reached later.
-#[inline(always)]
-fn paint_stack() {
-    let (bottom, _) = stack_bounds();
-    let end = (current_sp() - 512) & !3;
-    let mut p = bottom + STACK_GUARD;
-    while p < end {
-        // SAFETY: unused stack memory below the live frames, above the guard.
-        unsafe { (p as *mut u32).write_volatile(STACK_PAINT) };
-        p += 4;
-    }
-}
-
-/// Deepest stack use since `paint_stack`, in bytes from the stack top.
-fn stack_peak() -> usize {
-    let (bottom, top) = stack_bounds();
-    let mut p = bottom + STACK_GUARD;
-    // SAFETY: reads stack memory above the guard.
-    while p < top && unsafe { (p as *const u32).read_volatile() } == STACK_PAINT {
-        p += 4;
-    }
-    top - p
-}
-
-// ---------------------------------------------------------------------------------
-// Thin owners of shim handles.
-// ---------------------------------------------------------------------------------
-
-struct Key(*mut sys::mv_pk);
-impl Key {
-    fn p256() -> Result<Key, c_int> {
-        // SAFETY: returns an owned, initialised context or NULL.
-        let k = Key(unsafe { sys::mv_pk_new() });
-        if k.0.is_null() {
-            return Err(sys::MBEDTLS_ERR_X509_ALLOC_FAILED);
-        }
-        // SAFETY: k.0 is a valid, empty pk context.
-        match unsafe { sys::mv_pk_gen_ec(k.0, sys::MBEDTLS_ECP_DP_SECP256R1) } {
-            0 => Ok(k),
-            rc => Err(rc),
-        }
-    }
-}
-impl Drop for Key {
-    fn drop(&mut self) {
-        // SAFETY: owned pointer from mv_pk_new (NULL accepted).
-        unsafe { sys::mv_pk_free(self.0) }
-    }
-}
-
-struct Cert(*mut sys::mv_cert);
-impl Cert {
-    fn parse(der: &[u8]) -> Result<Cert, c_int> {
-        // SAFETY: returns an owned, initialised chain head or NULL.
-        let c = Cert(unsafe { sys::mv_crt_new() });
-        if c.0.is_null() {
-            return Err(sys::MBEDTLS_ERR_X509_ALLOC_FAILED);
-        }
-        // SAFETY: c.0 is valid; der is readable (mbedTLS copies it).
-        match unsafe { sys::mv_crt_parse_der(c.0, der.as_ptr(), der.len()) } {
-            0 => Ok(c),
-            rc => Err(rc),
-        }
-    }
-}
-impl Drop for Cert {
-    fn drop(&mut self) {
-        // SAFETY: owned pointer from mv_crt_new (NULL accepted).
-        unsafe { sys::mv_crt_free(self.0) }
-    }
-}
-
-fn buf(b: &[u8]) -> sys::mv_buf {
-    sys::mv_buf {
-        p: b.as_ptr(),
-        len: b.len(),
-    }
-}
-
-/// A P-256/SHA-256 certificate valid 2025-01-01 .. 2030-12-31. `ca` adds a critical
-/// basicConstraints cA=TRUE.
-fn write_cert(
-    subject: &CStr,
-    issuer: &CStr,
-    serial: u8,
-    ca: bool,
-    subject_key: &Key,
-    issuer_key: &Key,
-) -> Result<Vec<u8>, c_int> {
-    let serial = [serial];
-    let bc_oid = [0x55u8, 0x1d, 0x13];
-    let bc_ca = [0x30u8, 0x03, 0x01, 0x01, 0xff];
-    let exts = [sys::mv_raw_ext {
-        oid: buf(&bc_oid),
-        critical: 1,
-        value: buf(&bc_ca),
-    }];
-    let params = sys::mv_crt_write_params {
-        subject_name: subject.as_ptr(),
-        issuer_name: issuer.as_ptr(),
-        serial: buf(&serial),
-        not_before: c"20250101000000".as_ptr(),
-        not_after: c"20301231235959".as_ptr(),
-        md_alg: sys::MBEDTLS_MD_SHA256,
-        key_identifiers: 1,
-        exts: exts.as_ptr(),
-        ext_count: if ca { 1 } else { 0 },
-    };
-    let mut out = vec![0u8; 1024];
-    let mut len = 0usize;
-    // SAFETY: every pointer is valid for the call; out has the stated size.
-    let rc = unsafe {
-        sys::mv_crt_write_der(
-            &params,
-            subject_key.0,
-            issuer_key.0,
-            out.as_mut_ptr(),
-            out.len(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(rc);
-    }
-    out.truncate(len);
-    Ok(out)
-}
-
-/// Profile of the test: SHA-256 only, any curve/key type.
-const PROFILE: sys::mv_profile = sys::mv_profile {
-    allowed_mds: 1 << (sys::MBEDTLS_MD_SHA256 - 1),
-    allowed_pks: 0x0fff_ffff,
-    allowed_curves: 0x0fff_ffff,
-    rsa_min_bitlen: 2048,
-};
-
-/// `mv_verify` of `leaf` against `roots`: (return code, flags).
-fn verify(leaf: &Cert, roots: &Cert) -> (c_int, u32) {
-    let mut flags = 0u32;
-    // SAFETY: both handles are parsed certificates alive for the call; no callback.
-    let rc = unsafe {
-        sys::mv_verify(
-            leaf.0,
-            roots.0,
-            ptr::null_mut(),
-            &PROFILE,
-            ptr::null(),
-            &mut flags,
-            None,
-            ptr::null_mut(),
-        )
-    };
-    (rc, flags)
-}
-
-// ---------------------------------------------------------------------------------
-// The checks.
-// ---------------------------------------------------------------------------------
-
-struct Tally {
+pub struct Tally {
     passed: u32,
     failed: u32,
 }
 
 impl Tally {
-    fn check(&mut self, name: &str, ok: bool, detail: core::fmt::Arguments<'_>) {
+    pub fn check(&mut self, name: &str, ok: bool, detail: fmt::Arguments<'_>) {
         if ok {
             self.passed += 1;
         } else {
@@ -405,233 +61,256 @@ impl Tally {
     }
 }
 
-/// Everything that allocates runs in here, so the handles are freed before the heap
-/// is checked for leaks.
-fn run(t: &mut Tally, rng: &'static mut TestOnlyPrng) -> Result<(), &'static str> {
-    // SAFETY: plain function pointers with the C signatures mbedTLS expects.
-    let rc = unsafe { sys::mv_set_calloc_free(Some(heap::c_calloc), Some(heap::c_free)) };
-    t.check(
-        "mbedTLS allocates from the 160 KiB heap",
-        rc == 0,
-        format_args!("mv_set_calloc_free -> {rc}"),
-    );
-    if rc != 0 {
-        return Err("no allocator");
-    }
+/// `a / b` as a percentage with two decimals, in integers.
+struct Pct(u64, u64);
 
-    // Before any entropy source is installed, key generation must fail (never fake).
-    let no_rng = Key::p256().err();
+impl fmt::Display for Pct {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bp = (self.0 * 10_000).checked_div(self.1).unwrap_or(0);
+        write!(f, "{}.{:02}%", bp / 100, bp % 100)
+    }
+}
+
+/// The build variant, as `scripts/rv32-build` selected it.
+struct Variant {
+    name: &'static str,
+    in_len: u32,
+    out_len: u32,
+    /// Goal for one side's handshake peak, in bytes.
+    heap_goal: usize,
+}
+
+fn variant() -> Variant {
+    // The same precedence as the sys crate's build script: environment, feature, default.
+    let small = cfg!(feature = "small-records");
+    let env = |v: Option<&str>| v.and_then(|s| s.trim().parse::<u32>().ok());
+    let in_len = env(option_env!("MBEDTLS_VERIFY_SYS_SSL_IN_CONTENT_LEN")).unwrap_or(if small {
+        4096
+    } else {
+        16384
+    });
+    let out_len = env(option_env!("MBEDTLS_VERIFY_SYS_SSL_OUT_CONTENT_LEN")).unwrap_or(if small {
+        2048
+    } else {
+        4096
+    });
+    let name = match (small, cfg!(feature = "p256-only")) {
+        (false, false) => "default",
+        (true, false) => "small-records",
+        (false, true) => "p256-only",
+        (true, true) => "small-records + p256-only",
+    };
+    Variant {
+        name,
+        in_len,
+        out_len,
+        heap_goal: if in_len <= 4096 { 24 * 1024 } else { 42 * 1024 },
+    }
+}
+
+/// Everything that allocates runs in here, so it is all freed before the leak check.
+fn run(t: &mut Tally, v: &Variant) -> Result<(), &'static str> {
+    // SAFETY: nothing has been allocated by mbedTLS yet; single-threaded program.
+    let r = unsafe { platform::set_allocator(heap::c_calloc, heap::c_free) };
+    t.check(
+        "mbedTLS allocates from the 160 KiB heap (platform::set_allocator)",
+        r.is_ok(),
+        format_args!("{r:?}"),
+    );
+    r.map_err(|_| "no allocator")?;
+
+    // Before any entropy source is installed, key generation must fail, never fake it.
+    let r = PrivateKey::generate(KeyType::EcdsaP256);
     t.check(
         "no entropy source: key generation fails closed",
-        no_rng == Some(sys::MV_ERR_NO_ENTROPY),
+        matches!(&r, Err(Error::Mbedtls(e)) if e.code() == sys::MV_ERR_NO_ENTROPY),
         format_args!(
-            "rc = {no_rng:?}, expected MV_ERR_NO_ENTROPY ({})",
-            sys::MV_ERR_NO_ENTROPY
+            "{:?}",
+            r.as_ref().map(|_| ()).map_err(|e| alloc::format!("{e}"))
+        ),
+    );
+    testonly::seed_prng(testonly::seed());
+    platform::set_entropy_source(testonly::test_only_entropy);
+    println!(
+        "note: TEST-ONLY deterministic PRNG (seed {:#018x}, MV_RV32_TEST_SEED) installed with platform::set_entropy_source",
+        testonly::seed()
+    );
+    let r = platform::init();
+    t.check(
+        "platform::init (PSA crypto)",
+        r.is_ok(),
+        format_args!("{r:?}"),
+    );
+    r.map_err(|_| "platform init failed")?;
+
+    let pki = match pki::issue() {
+        Ok(p) => {
+            t.check(
+                "issue the fleet PKI on the device (5 P-256 keys, 7 certificates)",
+                true,
+                format_args!(
+                    "{} instructions per key, {} per certificate",
+                    p.keygen_instr, p.cert_instr
+                ),
+            );
+            p
+        }
+        Err(e) => {
+            t.check(
+                "issue the fleet PKI on the device",
+                false,
+                format_args!("{e}"),
+            );
+            return Err("PKI");
+        }
+    };
+
+    let offline = chain::run(t, &pki)?;
+
+    let mut conns = [tls::Figures::default(); 2];
+    for (i, ver) in [TlsVersion::Tls12, TlsVersion::Tls13]
+        .into_iter()
+        .enumerate()
+    {
+        conns[i] = tls::connection(t, &pki, ver)?;
+    }
+    tls::refused(
+        t,
+        &pki,
+        TlsVersion::Tls12,
+        "TLS 1.2 server refuses a client from another CA (NOT_TRUSTED)",
+        &pki.other_client,
+        |r| matches!(r, Reason::Flags(f) if f.contains(VerifyFlags::NOT_TRUSTED)),
+    )?;
+    tls::refused(
+        t,
+        &pki,
+        TlsVersion::Tls13,
+        "TLS 1.3 server refuses a client whose EKU is serverAuth (policy)",
+        &pki.wrong_eku,
+        |r| matches!(r, Reason::Policy(_)),
+    )?;
+    tls::without_clock(t, &pki, TlsVersion::Tls13)?;
+    tls::without_entropy(t, &pki, TlsVersion::Tls12)?;
+
+    report(t, v, &pki, &offline, &conns);
+    Ok(())
+}
+
+fn report(
+    t: &mut Tally,
+    v: &Variant,
+    pki: &pki::Pki,
+    offline: &chain::Figures,
+    conns: &[tls::Figures],
+) {
+    println!(
+        "measure: P-256 key generation {} instructions; certificate issuing {} instructions (averages)",
+        pki.keygen_instr, pki.cert_instr
+    );
+    let m = offline.verify;
+    let rust_around = offline.verifier_instr - m.verify_instr;
+    println!(
+        "measure: chain verification (root -> issuing CA -> leaf: 2 ECDSA P-256 signatures) through Verifier with hook + policy: {} instructions",
+        offline.verifier_instr
+    );
+    println!(
+        "measure:   C verification (mv_verify) {} instructions, of which Rust callbacks (trampoline, roles, hook, policy) {} in {} calls",
+        m.verify_instr, m.callback_instr, m.callback_calls
+    );
+    println!(
+        "measure:   Rust around it (Verifier set-up, copying the verified chain out) {} instructions; bare mv_verify without callback {} instructions",
+        rust_around, offline.bare_c_instr
+    );
+    t.check(
+        "Rust layer inside verification <= 2% of the C verification",
+        m.callback_instr * 50 <= m.c_instr(),
+        format_args!(
+            "callbacks {} = {} of C {}; with the Verifier's own work around mv_verify: {}",
+            m.callback_instr,
+            Pct(m.callback_instr, m.c_instr()),
+            m.c_instr(),
+            Pct(m.callback_instr + rust_around, m.c_instr())
         ),
     );
 
-    // SAFETY: rng is a 'static PRNG; the shim keeps the pointer for later calls.
-    unsafe {
-        sys::mv_set_rng(Some(test_only_rng), rng as *mut TestOnlyPrng as *mut c_void);
-        sys::mv_set_clock(Some(test_only_clock));
+    for c in conns {
+        let Some(name) = c.version.map(tls::version_name) else {
+            continue;
+        };
+        println!(
+            "measure: {name} mTLS handshake instructions: client {}, server {}, both {}",
+            c.client.instr,
+            c.server.instr,
+            c.client.instr + c.server.instr
+        );
+        for (side, s) in [("client", &c.client), ("server", &c.server)] {
+            println!(
+                "measure:   {name} {side}: verifying the peer's chain {} instructions, of which Rust callbacks {} ({} of the C verification, {} of the handshake)",
+                s.verify.verify_instr,
+                s.verify.callback_instr,
+                Pct(s.verify.callback_instr, s.verify.c_instr()),
+                Pct(s.verify.callback_instr, s.instr)
+            );
+        }
+        println!(
+            "measure: {name} heap (records {}/{}): client handshake peak {} bytes (config {}, open session {}); server handshake peak {} bytes (config {}, open session {}); all in use at the peak {}",
+            v.in_len,
+            v.out_len,
+            c.client.handshake_peak,
+            c.client.config_bytes,
+            c.client.session_bytes,
+            c.server.handshake_peak,
+            c.server.config_bytes,
+            c.server.session_bytes,
+            c.total_peak
+        );
+        let worst = c.client.handshake_peak.max(c.server.handshake_peak);
+        t.check(
+            &alloc::format!(
+                "{name} handshake peak per side <= {} KiB ({} records {}/{})",
+                v.heap_goal / 1024,
+                v.name,
+                v.in_len,
+                v.out_len
+            ),
+            worst <= v.heap_goal,
+            format_args!(
+                "client {}, server {} bytes",
+                c.client.handshake_peak, c.server.handshake_peak
+            ),
+        );
+        let rust_share_ok = [&c.client, &c.server]
+            .iter()
+            .all(|s| s.verify.callback_instr * 50 <= s.verify.c_instr());
+        t.check(
+            &alloc::format!("{name} Rust callbacks <= 2% of the C verification on both sides"),
+            rust_share_ok,
+            format_args!(
+                "client {}, server {}",
+                Pct(c.client.verify.callback_instr, c.client.verify.c_instr()),
+                Pct(c.server.verify.callback_instr, c.server.verify.c_instr())
+            ),
+        );
     }
-    println!(
-        "note: TEST-ONLY deterministic RNG and TEST-ONLY fixed clock (2026-01-01T00:00:00Z) installed"
-    );
-
-    // SAFETY: no arguments; idempotent.
-    let (rc, n) = counted(|| unsafe { sys::mv_platform_init() });
-    t.check(
-        "mv_platform_init",
-        rc == 0,
-        format_args!("rc = {rc}, {n} instructions"),
-    );
-    if rc != 0 {
-        return Err("platform init failed");
-    }
-
-    let (keys, n) = counted(|| Ok::<_, c_int>((Key::p256()?, Key::p256()?)));
-    let (ca_key, leaf_key) = match keys {
-        Ok(k) => {
-            t.check(
-                "generate two P-256 keys",
-                true,
-                format_args!("{} instructions per key", n / 2),
-            );
-            k
-        }
-        Err(rc) => {
-            t.check(
-                "generate two P-256 keys",
-                false,
-                format_args!("rc = {rc:#x}"),
-            );
-            return Err("key generation failed");
-        }
-    };
-
-    let root = c"CN=rv32 Test Root,O=mbedtls-verify";
-    let (ca_der, n_ca) = counted(|| write_cert(root, root, 1, true, &ca_key, &ca_key));
-    let (leaf_der, n_leaf) =
-        counted(|| write_cert(c"CN=esp32c3-device-1", root, 2, false, &leaf_key, &ca_key));
-    let (ca_der, leaf_der) = match (ca_der, leaf_der) {
-        (Ok(c), Ok(l)) => {
-            t.check(
-                "write root CA and leaf certificates (mv_crt_write_der)",
-                true,
-                format_args!(
-                    "root {} bytes ({n_ca} instructions), leaf {} bytes ({n_leaf} instructions)",
-                    c.len(),
-                    l.len()
-                ),
-            );
-            (c, l)
-        }
-        (c, l) => {
-            t.check(
-                "write root CA and leaf certificates (mv_crt_write_der)",
-                false,
-                format_args!("root: {:?}, leaf: {:?}", c.err(), l.err()),
-            );
-            return Err("certificate writing failed");
-        }
-    };
-
-    let ((ca, leaf), n) = counted(|| (Cert::parse(&ca_der), Cert::parse(&leaf_der)));
-    let (ca, leaf) = match (ca, leaf) {
-        (Ok(c), Ok(l)) => {
-            t.check(
-                "parse both certificates",
-                true,
-                format_args!("{n} instructions for two"),
-            );
-            (c, l)
-        }
-        (c, l) => {
-            t.check(
-                "parse both certificates",
-                false,
-                format_args!("root: {:?}, leaf: {:?}", c.err(), l.err()),
-            );
-            return Err("parsing failed");
-        }
-    };
-    drop((ca_der, leaf_der));
-
-    // The measurement: one chain verification (leaf -> root, one ECDSA P-256 verify).
-    let before = heap::HEAP.stats();
-    heap::HEAP.reset_peak();
-    let ((rc, flags), n) = counted(|| verify(&leaf, &ca));
-    let during = heap::HEAP.stats();
-    t.check(
-        "leaf verifies against its root (mv_verify)",
-        rc == 0 && flags == 0,
-        format_args!("rc = {rc}, flags = {flags:#x}"),
-    );
-    println!(
-        "measure: chain verification (leaf + root, P-256/SHA-256): {n} instructions; heap peak during it {} bytes above the {} in use before",
-        during.peak - before.in_use,
-        before.in_use
-    );
-
-    // A second, repeated run must cost the same (deterministic counting).
-    let ((rc2, flags2), n2) = counted(|| verify(&leaf, &ca));
-    t.check(
-        "verification repeats with the same result",
-        (rc2, flags2) == (0, 0),
-        format_args!("rc = {rc2}, flags = {flags2:#x}, {n2} instructions"),
-    );
-
-    let other_key = match Key::p256() {
-        Ok(k) => k,
-        Err(rc) => {
-            t.check(
-                "generate the unrelated root's key",
-                false,
-                format_args!("rc = {rc:#x}"),
-            );
-            return Err("key generation failed");
-        }
-    };
-    let other_name = c"CN=Unrelated Root";
-    let other = match write_cert(other_name, other_name, 9, true, &other_key, &other_key)
-        .and_then(|d| Cert::parse(&d))
-    {
-        Ok(c) => c,
-        Err(rc) => {
-            t.check(
-                "write the unrelated root",
-                false,
-                format_args!("rc = {rc:#x}"),
-            );
-            return Err("certificate writing failed");
-        }
-    };
-    let (rc, flags) = verify(&leaf, &other);
-    t.check(
-        "leaf against an unrelated root: NOT_TRUSTED",
-        rc == sys::MBEDTLS_ERR_X509_CERT_VERIFY_FAILED
-            && flags & sys::MBEDTLS_X509_BADCERT_NOT_TRUSTED != 0,
-        format_args!("rc = {rc}, flags = {flags:#x}"),
-    );
-
-    // Validity period, as judged by the installed clock.
-    // SAFETY: installing plain function pointers.
-    unsafe { sys::mv_set_clock(Some(clock_before_validity)) };
-    let (rc, flags) = verify(&leaf, &ca);
-    t.check(
-        "clock before notBefore: BADCERT_FUTURE",
-        rc == sys::MBEDTLS_ERR_X509_CERT_VERIFY_FAILED
-            && flags & sys::MBEDTLS_X509_BADCERT_FUTURE != 0,
-        format_args!("rc = {rc}, flags = {flags:#x}"),
-    );
-    // SAFETY: as above.
-    unsafe { sys::mv_set_clock(Some(clock_after_validity)) };
-    let (rc, flags) = verify(&leaf, &ca);
-    t.check(
-        "clock after notAfter: BADCERT_EXPIRED",
-        rc == sys::MBEDTLS_ERR_X509_CERT_VERIFY_FAILED
-            && flags & sys::MBEDTLS_X509_BADCERT_EXPIRED != 0,
-        format_args!("rc = {rc}, flags = {flags:#x}"),
-    );
-
-    // No wall clock: bare metal must fail closed, not skip the expiry check.
-    // SAFETY: uninstalls the clock.
-    unsafe { sys::mv_set_clock(None) };
-    let (rc, flags) = verify(&leaf, &ca);
-    t.check(
-        "no clock installed: verification fails closed",
-        rc == sys::MBEDTLS_ERR_X509_FATAL_ERROR && flags == u32::MAX,
-        format_args!("rc = {rc}, flags = {flags:#x}"),
-    );
-    // SAFETY: installs a clock that reports failure.
-    unsafe { sys::mv_set_clock(Some(clock_unavailable)) };
-    let (rc, flags) = verify(&leaf, &ca);
-    t.check(
-        "clock reporting failure: verification fails closed",
-        rc == sys::MBEDTLS_ERR_X509_FATAL_ERROR && flags == u32::MAX,
-        format_args!("rc = {rc}, flags = {flags:#x}"),
-    );
-
-    // Back to the test clock: the chain verifies again.
-    // SAFETY: as above.
-    unsafe { sys::mv_set_clock(Some(test_only_clock)) };
-    let (rc, flags) = verify(&leaf, &ca);
-    t.check(
-        "clock restored: leaf verifies again",
-        rc == 0 && flags == 0,
-        format_args!("rc = {rc}, flags = {flags:#x}"),
-    );
-    Ok(())
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn main() -> c_int {
-    let guarded = machine_setup();
-    paint_stack();
-    let (bottom, top) = stack_bounds();
+    let guarded = machine::machine_setup();
+    machine::paint_stack();
+    let (bottom, top) = machine::stack_bounds();
+    let v = variant();
     println!(
-        "mbedtls-verify rv32 test: mbedTLS {:#010x}, heap {} bytes, stack {} bytes{}",
+        "mbedtls-verify rv32 test ({} build: records {}/{}{}): mbedTLS {:#010x}, heap {} bytes, stack {} bytes{}",
+        v.name,
+        v.in_len,
+        v.out_len,
+        if cfg!(feature = "p256-only") {
+            ", P-256 only"
+        } else {
+            ""
+        },
         sys::version_number(),
         heap::HEAP_SIZE,
         top - bottom,
@@ -641,24 +320,17 @@ pub extern "C" fn main() -> c_int {
             " (no PMP guard)"
         }
     );
-    let seed = test_seed();
-    println!("note: TEST-ONLY PRNG seed {seed:#018x} (set MV_RV32_TEST_SEED to change)");
-
-    static mut RNG: TestOnlyPrng = TestOnlyPrng { state: 0 };
-    // SAFETY: taken once, here, on the only thread; main never runs twice.
-    let rng = unsafe { &mut *ptr::addr_of_mut!(RNG) };
-    rng.state = seed;
 
     let mut t = Tally {
         passed: 0,
         failed: 0,
     };
-    let base = heap::HEAP.stats();
-    if let Err(why) = run(&mut t, rng) {
+    let base = HEAP.stats();
+    if let Err(why) = run(&mut t, &v) {
         println!("stopped early: {why}");
         t.failed += 1;
     }
-    let end = heap::HEAP.stats();
+    let end = HEAP.stats();
     t.check(
         "everything freed (no leak)",
         end.in_use == base.in_use,
@@ -670,15 +342,14 @@ pub extern "C" fn main() -> c_int {
         format_args!("{} failed of {} allocations", end.failures, end.allocs),
     );
     println!(
-        "measure: heap peak {} bytes in use (arena high-water {} of {} bytes), {} allocations",
-        end.peak,
+        "measure: heap arena high-water {} of {} bytes, {} allocations",
         end.high_water,
         heap::HEAP_SIZE,
         end.allocs
     );
     println!(
         "measure: stack peak {} bytes of {}",
-        stack_peak(),
+        machine::stack_peak(),
         top - bottom
     );
     println!("{} passed, {} failed", t.passed, t.failed);
