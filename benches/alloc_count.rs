@@ -146,7 +146,10 @@ fn main() {
             ("policy", plain.clone().with_policy(fleet_policy())),
             (
                 "hook+policy",
-                plain.clone().with_hook(noop_hook()).with_policy(fleet_policy()),
+                plain
+                    .clone()
+                    .with_hook(noop_hook())
+                    .with_policy(fleet_policy()),
             ),
         ];
         for (name, v) in &variants {
@@ -195,7 +198,12 @@ fn main() {
                 measure(|| handshake(&server_sa, &client_sa)),
             ));
             let client = client_config(&p, v, Mode::Mutual);
-            for extra in [Extra::Plain, Extra::Hook, Extra::Policy, Extra::HookAndPolicy] {
+            for extra in [
+                Extra::Plain,
+                Extra::Hook,
+                Extra::Policy,
+                Extra::HookAndPolicy,
+            ] {
                 let server = server_config(&p, v, Mode::Mutual, extra);
                 rows.push((
                     format!(

@@ -28,7 +28,10 @@ fn bench(c: &mut criterion::Criterion) {
             ("policy", plain.clone().with_policy(fleet_policy())),
             (
                 "hook+policy",
-                plain.clone().with_hook(noop_hook()).with_policy(fleet_policy()),
+                plain
+                    .clone()
+                    .with_hook(noop_hook())
+                    .with_policy(fleet_policy()),
             ),
         ];
         let raw_chain = RawChain::from_ders(&[

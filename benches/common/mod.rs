@@ -173,11 +173,19 @@ impl Pki {
     }
 
     pub fn client_identity(&self) -> Identity {
-        Identity::new(self.client_chain(), PrivateKey::parse(&self.client_key).unwrap()).unwrap()
+        Identity::new(
+            self.client_chain(),
+            PrivateKey::parse(&self.client_key).unwrap(),
+        )
+        .unwrap()
     }
 
     pub fn server_identity(&self) -> Identity {
-        Identity::new(self.server_chain(), PrivateKey::parse(&self.server_key).unwrap()).unwrap()
+        Identity::new(
+            self.server_chain(),
+            PrivateKey::parse(&self.server_key).unwrap(),
+        )
+        .unwrap()
     }
 }
 
