@@ -1,6 +1,7 @@
 //! The async session (feature `async`, embedded-io-async) and the blocking embedded-io
 //! transport, against a blocking std client over loopback TCP.
 
+#[path = "../mbedtls-verify/tests/common/mod.rs"]
 mod pki;
 
 use std::net::{TcpListener, TcpStream};

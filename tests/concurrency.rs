@@ -5,6 +5,7 @@
 //! Data races are excluded by construction (the configs are `Sync`, sessions are per
 //! thread); this test exercises it under load.
 
+#[path = "../mbedtls-verify/tests/common/mod.rs"]
 mod pki;
 
 use std::ffi::c_void;

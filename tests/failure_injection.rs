@@ -11,6 +11,7 @@
 //! just before is not freed. The test identifies every leaked allocation by its call
 //! stack and tolerates only that one; any other leak fails it.
 
+#[path = "../mbedtls-verify/tests/common/mod.rs"]
 mod pki;
 
 use std::backtrace::Backtrace;

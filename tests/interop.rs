@@ -3,6 +3,7 @@
 //! certificate; our client against `openssl s_server -Verify`. Ports are chosen at run
 //! time; every peer process is bounded by `timeout` and killed by the test.
 
+#[path = "../mbedtls-verify/tests/common/mod.rs"]
 mod pki;
 
 use std::io::{BufRead, BufReader, Write};

@@ -1,5 +1,6 @@
 //! One regression test per lesson, each named after its CVE or advisory.
 
+#[path = "../mbedtls-verify/tests/common/mod.rs"]
 mod pki;
 
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! authentication modes, the hook and the policy in the handshake (also in "optional"
 //! mode), server names, SNI, ALPN, and hostile input.
 
+#[path = "../mbedtls-verify/tests/common/mod.rs"]
 mod pki;
 
 use mbedtls_verify::issue::{CertificateBuilder, San};

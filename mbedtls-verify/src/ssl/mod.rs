@@ -385,6 +385,49 @@ impl fmt::Debug for ClientConfig {
     }
 }
 
+/// The setters both builders share (they differ only in whose certificates are verified).
+macro_rules! common_setters {
+    ($whose:literal) => {
+        #[doc = concat!("The CAs that issue ", $whose, ".")]
+        pub fn trust(mut self, trust: Trust) -> Self {
+            self.common.trust = Some(trust);
+            self
+        }
+
+        #[doc = concat!("Called for every certificate of the peer's chain (", $whose, ").")]
+        #[doc(alias = "mbedtls_ssl_set_verify")]
+        pub fn verify_hook(mut self, hook: VerifyHook) -> Self {
+            self.common.hook = Some(hook);
+            self
+        }
+
+        /// Authorize the peer with a policy (run after mbedTLS verified the chain).
+        pub fn policy(mut self, policy: ClientPolicy) -> Self {
+            self.common.policy = Some(policy);
+            self
+        }
+
+        #[doc(alias = "mbedtls_ssl_conf_cert_profile")]
+        pub fn profile(mut self, profile: SecurityProfile) -> Self {
+            self.common.profile = profile;
+            self
+        }
+
+        #[doc(alias = "mbedtls_ssl_conf_min_tls_version")]
+        pub fn versions(mut self, min: TlsVersion, max: TlsVersion) -> Self {
+            self.common.min = min;
+            self.common.max = max;
+            self
+        }
+
+        #[doc(alias = "mbedtls_ssl_conf_alpn_protocols")]
+        pub fn alpn(mut self, protocols: &[&str]) -> Self {
+            self.common.alpn = protocols.iter().map(|p| String::from(*p)).collect();
+            self
+        }
+    };
+}
+
 /// Builds a [`ServerConfig`].
 #[derive(Debug, Default)]
 pub struct ServerConfigBuilder {
@@ -422,41 +465,7 @@ impl ServerConfigBuilder {
         self
     }
 
-    /// The CAs that issue client certificates.
-    pub fn trust(mut self, trust: Trust) -> Self {
-        self.common.trust = Some(trust);
-        self
-    }
-
-    #[doc(alias = "mbedtls_ssl_conf_verify")]
-    pub fn verify_hook(mut self, hook: VerifyHook) -> Self {
-        self.common.hook = Some(hook);
-        self
-    }
-
-    /// Authorize clients with a policy (run after mbedTLS verified the chain).
-    pub fn policy(mut self, policy: ClientPolicy) -> Self {
-        self.common.policy = Some(policy);
-        self
-    }
-
-    #[doc(alias = "mbedtls_ssl_conf_cert_profile")]
-    pub fn profile(mut self, profile: SecurityProfile) -> Self {
-        self.common.profile = profile;
-        self
-    }
-
-    pub fn versions(mut self, min: TlsVersion, max: TlsVersion) -> Self {
-        self.common.min = min;
-        self.common.max = max;
-        self
-    }
-
-    #[doc(alias = "mbedtls_ssl_conf_alpn_protocols")]
-    pub fn alpn(mut self, protocols: &[&str]) -> Self {
-        self.common.alpn = protocols.iter().map(|p| String::from(*p)).collect();
-        self
-    }
+    common_setters!("client certificates");
 
     pub fn build(self) -> Result<ServerConfig> {
         if self.identities.is_empty() {
@@ -488,38 +497,7 @@ impl ClientConfigBuilder {
         self
     }
 
-    /// The CAs that issue server certificates (required).
-    pub fn trust(mut self, trust: Trust) -> Self {
-        self.common.trust = Some(trust);
-        self
-    }
-
-    pub fn verify_hook(mut self, hook: VerifyHook) -> Self {
-        self.common.hook = Some(hook);
-        self
-    }
-
-    /// Checks on the server's certificate beyond its name.
-    pub fn policy(mut self, policy: ClientPolicy) -> Self {
-        self.common.policy = Some(policy);
-        self
-    }
-
-    pub fn profile(mut self, profile: SecurityProfile) -> Self {
-        self.common.profile = profile;
-        self
-    }
-
-    pub fn versions(mut self, min: TlsVersion, max: TlsVersion) -> Self {
-        self.common.min = min;
-        self.common.max = max;
-        self
-    }
-
-    pub fn alpn(mut self, protocols: &[&str]) -> Self {
-        self.common.alpn = protocols.iter().map(|p| String::from(*p)).collect();
-        self
-    }
+    common_setters!("server certificates");
 
     pub fn build(self) -> Result<ClientConfig> {
         let ids = self.identity.into_iter().map(|i| (i, Vec::new())).collect();

@@ -1,4 +1,5 @@
-//! A small PKI for tests: CAs and leaves issued at test time through the crate.
+//! A small PKI for tests: CAs and leaves issued at test time through the crate. Also used
+//! by the workspace-level tests (`tests/`), which include this file by path.
 #![allow(dead_code)]
 
 use mbedtls_verify::issue::{CertificateBuilder, San};
