@@ -12,7 +12,7 @@
 #![allow(unsafe_code)]
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use crate::error::{MbedtlsError, Result, cvt};
 use crate::sys;
@@ -49,12 +49,19 @@ unsafe extern "C" fn entropy_trampoline(ctx: *mut c_void, buf: *mut u8, len: usi
     guard(|| if f(out) { 0 } else { sys::MV_ERR_NO_ENTROPY }).unwrap_or(sys::MV_ERR_CALLBACK_PANIC)
 }
 
-static mut CLOCK: Option<ClockFn> = None;
+/// The installed clock, as a function pointer (null: none). Atomic load/store only, which
+/// targets without compare-and-swap (riscv32imc) also have.
+static CLOCK: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+fn installed_clock() -> Option<ClockFn> {
+    let p = CLOCK.load(Ordering::Acquire);
+    // SAFETY: the only non-null value ever stored is a ClockFn (set_clock); fn pointers
+    // and data pointers have the same size on every target this crate supports.
+    (!p.is_null()).then(|| unsafe { core::mem::transmute::<*mut (), ClockFn>(p) })
+}
 
 unsafe extern "C" fn clock_trampoline(out: *mut i64) -> i32 {
-    // SAFETY: CLOCK is written only by set_clock, documented to be called before use.
-    let f = unsafe { *core::ptr::addr_of!(CLOCK) };
-    match f.and_then(|f| guard(f).ok().flatten()) {
+    match installed_clock().and_then(|f| guard(f).ok().flatten()) {
         Some(t) => {
             // SAFETY: out is a valid pointer supplied by the shim.
             unsafe { *out = t };
@@ -71,14 +78,14 @@ pub fn set_entropy_source(f: EntropyFn) {
     unsafe { sys::mv_set_rng(Some(entropy_trampoline), f as *mut c_void) }
 }
 
-/// Install the wall clock used for certificate validity. Call once at start-up, before
-/// verifying anything, from the thread that will run the application.
+/// Install the wall clock used for certificate validity (e.g. once SNTP answered). Until a
+/// clock is known, verification fails closed. Safe to call at any time (the function
+/// pointer is stored atomically); call it before other threads start using the crate so
+/// they see the same clock from their first verification.
 pub fn set_clock(f: ClockFn) {
-    // SAFETY: called at start-up before any verification reads CLOCK (documented).
-    unsafe {
-        *core::ptr::addr_of_mut!(CLOCK) = Some(f);
-        sys::mv_set_clock(Some(clock_trampoline));
-    }
+    CLOCK.store(f as *mut (), Ordering::Release);
+    // SAFETY: the trampoline matches mv_clock_fn and reads the clock atomically.
+    unsafe { sys::mv_set_clock(Some(clock_trampoline)) }
 }
 
 /// Replace mbedTLS's allocator (`calloc`/`free` by default). Call before any other use of
@@ -108,10 +115,7 @@ pub fn random(buf: &mut [u8]) -> Result<(), MbedtlsError> {
 /// The current Unix time in seconds: the clock installed with [`set_clock`] if any,
 /// else (with `std`) the system clock; `None` when no clock is known.
 pub fn now() -> Option<i64> {
-    // SAFETY: CLOCK is written only by set_clock, documented to be called at start-up
-    // before use (as in clock_trampoline).
-    let installed = unsafe { *core::ptr::addr_of!(CLOCK) };
-    if let Some(f) = installed {
+    if let Some(f) = installed_clock() {
         return guard(f).ok().flatten();
     }
     system_now()
