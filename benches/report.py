@@ -48,11 +48,22 @@ for bj in glob.glob(os.path.join(target, "criterion", "**", "new", "benchmark.js
         continue
     crit[meta["full_id"]] = (est["mean"]["point_estimate"], est["std_dev"]["point_estimate"])
 
+# Alternating wall-time runs: best (minimum) per label.
 c_time = {}  # "verify/p256" -> ns
-for l in read_lines("c_time.txt"):
-    m = re.match(r"(\S+) ([0-9.]+) ns/op", l)
-    if m:
-        c_time[m.group(1)] = float(m.group(2))
+rust_time = {}  # "verify/p256/plain" -> ns
+rounds = 0
+for l in read_lines("time.txt"):
+    parts = l.split()
+    if len(parts) != 3:
+        continue
+    try:
+        v = float(parts[2])
+    except ValueError:
+        continue
+    d = c_time if parts[0] == "c" else rust_time
+    d[parts[1]] = min(v, d.get(parts[1], v))
+    if parts[0] == "c" and parts[1] == "verify/p256":
+        rounds += 1
 
 cg = {}  # label -> (instructions per op, suite)
 for l in read_lines("callgrind.txt"):
@@ -61,6 +72,20 @@ for l in read_lines("callgrind.txt"):
         cg[parts[0]] = (int(parts[2]) / int(parts[1]), parts[3] if len(parts) > 3 else "-")
 
 allocs = [json.loads(l) for l in read_lines("alloc.jsonl")]
+
+fortanix, fortanix_ours = {}, {}  # "verify/p256/plain" -> best ns
+for l in read_lines("fortanix_time.txt"):
+    parts = l.split()
+    if len(parts) != 3:
+        continue
+    try:
+        v = float(parts[2])
+    except ValueError:
+        continue
+    d = fortanix if parts[0] == "fortanix" else fortanix_ours
+    d[parts[1]] = min(v, d.get(parts[1], v))
+
+FORTANIX_GOAL = 1.6
 
 rustls = {}  # "handshake/p256/tls13/mutual" -> (ns, suite)
 for l in read_lines("rustls_time.txt"):
@@ -129,12 +154,13 @@ records = re.search(r"records (\d+/\d+)", summary)
 p("# Benchmark results")
 p("")
 p(f"Written by `benches/run` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
-  "Every figure below comes from that one run; nothing here is edited by hand.")
+  "Every figure below comes from that one run; only the closing notes are prose written by hand "
+  "(`benches/RESULTS-notes.md`).")
 p("")
-p("Reproduce from the repository root (needs gcc and valgrind; a few minutes on 2 cores):")
+p("Reproduce from the repository root (needs gcc and valgrind; about ten minutes on 2 cores):")
 p("")
 p("```sh")
-p("benches/run        # builds the benches, the C baseline and the rustls crate, runs all, rewrites this file")
+p("benches/run   # builds the benches, the C baseline, the rustls and fortanix crates; runs all; rewrites this file")
 p("```")
 p("")
 p("Ratios are **C / ours** — for time and for instructions alike — so **higher is better** and")
@@ -161,7 +187,7 @@ verify_rows = []
 for alg in ("p256", "rsa2048"):
     for variant in ("plain", "noop_hook", "policy", "hook+policy"):
         ci, oi = cg_ins(f"c/verify/{alg}"), cg_ins(f"rust/verify/{alg}/{variant}")
-        ct, ot = c_time.get(f"verify/{alg}"), crit_ns(f"chain_verify/{alg}/{variant}")
+        ct, ot = c_time.get(f"verify/{alg}"), rust_time.get(f"verify/{alg}/{variant}")
         verify_rows.append((alg, variant, ci, oi, ct, ot))
 
 hs_rows = []
@@ -173,14 +199,15 @@ for alg in ("p256", "rsa2048"):
                 ci = cg_ins(f"c/handshake/{alg}/{ver}/{mode}")
                 oi = cg_ins(f"rust/handshake/{alg}/{ver}/{mode}/{extra}")
                 ct = c_time.get(f"handshake/{alg}/{ver}/{mode}")
-                key = f"handshake/{alg}/{ver}/{mode}" + ("" if extra == "plain" else f"/{extra}")
-                ot = crit_ns(key)
+                ot = rust_time.get(f"handshake/{alg}/{ver}/{mode}/{extra}")
                 suite = (cg.get(f"c/handshake/{alg}/{ver}/{mode}") or (0, "-"))[1]
                 hs_rows.append((alg, ver, mode, extra, ci, oi, ct, ot, suite))
 
 p("## Headline")
 p("")
-p("| what | goal | C / ours, instructions | C / ours, time |")
+p("Ratio columns: C / ours, except in the fortanix rows (fortanix / ours: our throughput relative to it).")
+p("")
+p("| what | goal | ratio, instructions | ratio, time |")
 p("|---|---|---|---|")
 for alg, variant, ci, oi, ct, ot in verify_rows:
     if variant in ("plain", "hook+policy"):
@@ -192,6 +219,11 @@ leaf_chain = None
 if cg_ins("rust/dispatch/intermediate_then_leaf") is not None and cg_ins("rust/dispatch/intermediate_alone") is not None:
     leaf_chain = cg_ins("rust/dispatch/intermediate_then_leaf") - cg_ins("rust/dispatch/intermediate_alone")
 p(f"| hook dispatch, one call (`leaf_alone`) | < {DISPATCH_GOAL_NS:.0f} ns | {n(cg_ins('rust/dispatch/leaf_alone'))} instructions | {t(crit_ns('hook_dispatch/leaf_alone'))} {'✓' if (crit_ns('hook_dispatch/leaf_alone') or 1e9) < DISPATCH_GOAL_NS else '✗'} |")
+for alg in ("p256", "rsa2048"):
+    f, o = fortanix.get(f"verify/{alg}/plain"), fortanix_ours.get(f"verify/{alg}/plain")
+    if f and o:
+        p(f"| chain verification, {alg}: our throughput / fortanix `mbedtls` (2.28) | ≥ {FORTANIX_GOAL} | "
+          f"{r(ratio(cg_ins(f'fortanix/verify/{alg}/plain'), cg_ins(f'rust/verify/{alg}/plain')))} | {r(ratio(f, o), FORTANIX_GOAL)} |")
 pol = [crit_ns(f"policy_eval/{k}/1000") for k in ("uri", "uri_prefix", "email_domain", "spki_sha256")]
 pol = [x for x in pol if x is not None]
 if pol:
@@ -207,15 +239,19 @@ p("C: `mbedtls_x509_crt_verify_with_profile` with no callback on a pre-parsed ch
 p("profile as the crate's default (`benches/c/mv_bench_c.c`). `raw_ffi`: the same call from Rust")
 p("through the raw bindings. Ours: `Verifier::verify` (which also builds the owned `Verified`).")
 p("")
-p("| chain | variant | ours, time | C, time | C/ours time | ours, instructions/op | C, instructions/op | C/ours instructions |")
-p("|---|---|---|---|---|---|---|---|")
+p(f"Time: criterion's mean, and the best of {rounds or '?'} alternating runs of the same timing loop in")
+p("the C program and in `benches/workload.rs` (the figure the time ratio uses). criterion's `raw_ffi`")
+p("against `plain` is the in-process comparison: same process, same heap, one after the other.")
+p("")
+p("| chain | variant | ours, criterion mean | ours, best run | C, best run | C/ours time | ours, instructions/op | C, instructions/op | C/ours instructions |")
+p("|---|---|---|---|---|---|---|---|---|")
 for alg in ("p256", "rsa2048"):
     ci, ct = cg_ins(f"c/verify/{alg}"), c_time.get(f"verify/{alg}")
-    oi, ot = cg_ins(f"rust/verify/{alg}/raw_ffi"), crit_ns(f"chain_verify/{alg}/raw_ffi")
-    p(f"| {alg} | raw_ffi (no Rust layer) | {t(ot)} | {t(ct)} | {r(ratio(ct, ot))} | {n(oi)} | {n(ci)} | {r(ratio(ci, oi))} |")
+    oi = cg_ins(f"rust/verify/{alg}/raw_ffi")
+    p(f"| {alg} | raw_ffi (no Rust layer) | {t(crit_ns(f'chain_verify/{alg}/raw_ffi'))} | — | {t(ct)} | — | {n(oi)} | {n(ci)} | {r(ratio(ci, oi))} |")
     for a, variant, ci, oi, ct, ot in verify_rows:
         if a == alg:
-            p(f"| {alg} | {variant} | {t(ot)} | {t(ct)} | {r(ratio(ct, ot))} | {n(oi)} | {n(ci)} | {r(ratio(ci, oi), VERIFY_GOAL)} |")
+            p(f"| {alg} | {variant} | {t(crit_ns(f'chain_verify/{alg}/{variant}'))} | {t(ot)} | {t(ct)} | {r(ratio(ct, ot))} | {n(oi)} | {n(ci)} | {r(ratio(ci, oi), VERIFY_GOAL)} |")
 p("")
 for alg in ("p256", "rsa2048"):
     base, plain = cg_ins(f"rust/verify/{alg}/raw_ffi"), cg_ins(f"rust/verify/{alg}/plain")
@@ -235,10 +271,11 @@ p("and frees them. C: the same mbedTLS settings (versions, authentication mode, 
 p("tickets) with a plain byte-pipe BIO. Ours: `Session` over `ssl::mem::MemoryTransport`.")
 p("`hook+policy`: the server also runs a no-op verify hook and a client policy.")
 p("")
-p("| certs | TLS | auth | extra | cipher suite | ours, time | C, time | C/ours time | ours, instructions | C, instructions | C/ours instructions |")
-p("|---|---|---|---|---|---|---|---|---|---|---|")
+p("| certs | TLS | auth | extra | cipher suite | ours, criterion mean | ours, best run | C, best run | C/ours time | ours, instructions | C, instructions | C/ours instructions |")
+p("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for alg, ver, mode, extra, ci, oi, ct, ot, suite in hs_rows:
-    p(f"| {alg} | {ver} | {mode} | {extra} | {suite} | {t(ot)} | {t(ct)} | {r(ratio(ct, ot))} | {n(oi)} | {n(ci)} | {r(ratio(ci, oi), HANDSHAKE_GOAL)} |")
+    key = f"handshake/{alg}/{ver}/{mode}" + ("" if extra == "plain" else f"/{extra}")
+    p(f"| {alg} | {ver} | {mode} | {extra} | {suite} | {t(crit_ns(key))} | {t(ot)} | {t(ct)} | {r(ratio(ct, ot))} | {n(oi)} | {n(ci)} | {r(ratio(ci, oi), HANDSHAKE_GOAL)} |")
 p("")
 
 # ---- hook dispatch ---------------------------------------------------------------------
@@ -250,7 +287,12 @@ p("|---|---|---|---|")
 for case, calls in (("leaf_alone", 1), ("intermediate_alone", 1), ("intermediate_then_leaf", 2), ("chain_of_3", 3)):
     p(f"| {case} | {t(crit_ns(f'hook_dispatch/{case}'))} | {calls} | {n(cg_ins(f'rust/dispatch/{case}'))} |")
 if leaf_chain is not None:
-    p(f"| leaf call inside a chain (difference of the two rows above) | — | 1 | {n(leaf_chain)} |")
+    la_ns, la_ins = crit_ns("hook_dispatch/leaf_alone"), cg_ins("rust/dispatch/leaf_alone")
+    est = f"≈ {leaf_chain * la_ns / la_ins:.0f} ns (estimate¹)" if la_ns and la_ins else "—"
+    p(f"| leaf call inside a chain (difference of the two rows above) | {est} | 1 | {n(leaf_chain)} |")
+    p("")
+    p("¹ The difference of two criterion means is below their noise, so the time of the leaf call")
+    p("inside a chain is estimated from its instruction count at `leaf_alone`'s time per instruction.")
 p("")
 
 # ---- policy ----------------------------------------------------------------------------
@@ -293,18 +335,35 @@ if lines:
 
 # ---- rustls ----------------------------------------------------------------------------
 
+if fortanix:
+    p("## The fortanix `mbedtls` crate (mbedTLS 2.28, default configuration)")
+    p("")
+    p("`Certificate::verify` (and `verify_with_callback` with an accepting callback) on the same")
+    p("chain, against ours (`Verifier::verify`, and with the no-op hook), alternately, best of")
+    p(f"{rounds or '?'} runs each (`benches/fortanix`, its own workspace). Throughput ratio = fortanix time / our time.")
+    p("")
+    p("| chain | variant (fortanix / ours) | fortanix, best run | ours, best run | our throughput / fortanix | fortanix, instructions/op | ours, instructions/op |")
+    p("|---|---|---|---|---|---|---|")
+    for alg in ("p256", "rsa2048"):
+        for fv, ov in (("plain", "plain"), ("callback", "noop_hook")):
+            f, o = fortanix.get(f"verify/{alg}/{fv}"), fortanix_ours.get(f"verify/{alg}/{ov}")
+            fi = cg_ins(f"fortanix/verify/{alg}/{fv}")
+            oi = cg_ins(f"rust/verify/{alg}/{ov}")
+            p(f"| {alg} | {fv} / {ov} | {t(f)} | {t(o)} | {r(ratio(f, o), FORTANIX_GOAL)} | {n(fi)} | {n(oi) if fi else '—'} |")
+    p("")
+
 if rustls:
     p("## rustls 0.23 (ring provider), for context")
     p("")
     p("Same certificates and keys, same in-memory setting, resumption off (`benches/rustls`, its own")
     p("workspace). rustls negotiates its own preferences (cipher suite and key exchange group).")
     p("")
-    p("| certs | TLS | auth | cipher suite | rustls, time | ours, time | rustls/ours time | rustls, instructions | ours, instructions |")
+    p("| certs | TLS | auth | cipher suite | rustls, time | ours, time | our time / rustls time | rustls, instructions | ours, instructions |")
     p("|---|---|---|---|---|---|---|---|---|")
     for key, (ns, suite) in rustls.items():
         _, alg, ver, mode = key.split("/")
-        ours = crit_ns(key)
-        p(f"| {alg} | {ver} | {mode} | {suite} | {t(ns)} | {t(ours)} | {r(ratio(ns, ours))} | "
+        ours = rust_time.get(key + "/plain") or crit_ns(key)
+        p(f"| {alg} | {ver} | {mode} | {suite} | {t(ns)} | {t(ours)} | {r(ratio(ours, ns))} | "
           f"{n(cg_ins(f'rustls/{key}'))} | {n(cg_ins(f'rust/{key}/plain'))} |")
     p("")
 

@@ -9,11 +9,15 @@
 //! workload handshake ALG VERSION MODE EXTRA N         # tls13|tls12, server_auth|mutual, plain|hook|policy|hook+policy
 //! workload dispatch CASE N                            # leaf_alone | intermediate_alone | intermediate_then_leaf | chain_of_3
 //! ```
-//! Run by `cargo bench` (with `--bench`) it does nothing.
+//! With `time` first (`workload time verify p256 plain 0`), the operation runs for
+//! `MV_BENCH_SECONDS` (default 2) after a 0.3 s warm-up and the mean wall time per
+//! operation is printed — the same loop as the C program's `time` mode, so the two can be
+//! run alternately and compared. Run by `cargo bench` (with `--bench`) it does nothing.
 
 mod common;
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use common::*;
 use mbedtls_verify::ssl::mem::{memory_pair, run_handshakes};
@@ -30,13 +34,46 @@ pub fn measured_work(n: u64, op: &mut dyn FnMut()) {
     }
 }
 
+/// `time` mode: like the C program's time_op().
+static TIMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn run(n: u64, op: &mut dyn FnMut()) {
+    if !TIMED.load(std::sync::atomic::Ordering::Relaxed) {
+        measured_work(n, op);
+        return;
+    }
+    let seconds: f64 = std::env::var("MV_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2.0);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(300) {
+        op();
+    }
+    let start = Instant::now();
+    let mut count = 0u64;
+    let elapsed = loop {
+        op();
+        count += 1;
+        let e = start.elapsed().as_secs_f64();
+        if e >= seconds {
+            break e;
+        }
+    };
+    println!("{:.1} ns/op over {count} ops", elapsed * 1e9 / count as f64);
+}
+
 fn usage() -> ! {
     eprintln!("usage: workload pki | verify ALG VARIANT N | handshake ALG VERSION MODE EXTRA N");
     std::process::exit(2)
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "time") {
+        TIMED.store(true, std::sync::atomic::Ordering::Relaxed);
+        args.remove(0);
+    }
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     match a.as_slice() {
         [] | ["--bench", ..] => {}
@@ -59,7 +96,7 @@ fn main() {
                 let profile = raw_profile();
                 let mut op = || assert_eq!(raw_verify(&chain, &anchor, &profile), (0, 0));
                 op();
-                measured_work(n, &mut op);
+                run(n, &mut op);
                 return;
             }
             let chain = p.client_chain();
@@ -75,7 +112,7 @@ fn main() {
                 black_box(v.verify(black_box(&chain)).expect("verifies"));
             };
             op();
-            measured_work(n, &mut op);
+            run(n, &mut op);
         }
         ["dispatch", case, n] => {
             let n: u64 = n.parse().unwrap_or_else(|_| usage());
@@ -98,7 +135,7 @@ fn main() {
                 }
             };
             op();
-            measured_work(n, &mut op);
+            run(n, &mut op);
         }
         ["handshake", alg, version, mode, extra, n] => {
             let alg = Alg::parse(alg).unwrap_or_else(|| usage());
@@ -136,7 +173,7 @@ fn main() {
                 }
             };
             op();
-            measured_work(n, &mut op);
+            run(n, &mut op);
             eprintln!("cipher suite: {suite}");
         }
         _ => usage(),

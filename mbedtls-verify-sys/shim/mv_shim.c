@@ -488,6 +488,11 @@ void mv_crt_info(const mv_cert *crt, mv_cert_info *out)
 #endif
 }
 
+mv_buf mv_crt_raw(const mv_cert *crt)
+{
+    return mv_buf_of(&crt->raw);
+}
+
 int mv_crt_seq_get(const mv_cert *crt, int kind, size_t idx, uint8_t *tag, mv_buf *out)
 {
     const mbedtls_x509_sequence *cur;

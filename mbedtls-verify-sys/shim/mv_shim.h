@@ -141,6 +141,8 @@ int mv_crt_parse(mv_cert *chain, const uint8_t *buf, size_t len);
 mv_cert *mv_crt_next(const mv_cert *crt);
 int mv_crt_is_empty(const mv_cert *crt);
 void mv_crt_info(const mv_cert *crt, mv_cert_info *out);
+/* Just the certificate's DER (the verify hook's hot path compares it). */
+mv_buf mv_crt_raw(const mv_cert *crt);
 int mv_crt_seq_get(const mv_cert *crt, int kind, size_t idx, uint8_t *tag, mv_buf *out);
 int mv_crt_check_key(const mv_cert *crt, const mv_pk *key);
 

@@ -422,6 +422,9 @@ unsafe extern "C" {
     pub fn mv_crt_info(crt: *const mv_cert, out: *mut mv_cert_info);
 }
 unsafe extern "C" {
+    pub fn mv_crt_raw(crt: *const mv_cert) -> mv_buf;
+}
+unsafe extern "C" {
     pub fn mv_crt_seq_get(
         crt: *const mv_cert,
         kind: ::core::ffi::c_int,

@@ -143,7 +143,11 @@ pub fn measured_work(n: u64, op: &mut dyn FnMut()) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = Path::new(args.first().map(String::as_str).unwrap_or("target/bench-pki"));
+    let dir = Path::new(
+        args.first()
+            .map(String::as_str)
+            .unwrap_or("target/bench-pki"),
+    );
     if let [_, alg, ver, mode, n] = args.as_slice() {
         let st = setup(dir, alg, ver == "tls13", mode == "mutual");
         let n: u64 = n.parse().expect("N");

@@ -390,7 +390,8 @@ impl<'a> CertRef<'a> {
 
     /// The whole certificate, DER.
     pub fn der(&self) -> &'a [u8] {
-        self.slice(self.info().raw)
+        // SAFETY: self.ptr is a valid parsed certificate.
+        self.slice(unsafe { sys::mv_crt_raw(self.ptr.as_ptr()) })
     }
 
     /// A new owned chain holding a copy of this certificate.
