@@ -135,3 +135,30 @@ pub fn check_version(v: u32) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `MBEDTLS_VERIFY_SYS_EXTRA_DEFINES`: comma-separated `NAME` or `NAME=VALUE` (C identifiers,
+/// values of letters, digits and `_`), for measuring configuration options.
+pub fn parse_extra_defines(s: &str) -> Result<Vec<(String, Option<String>)>, String> {
+    let ident = |x: &str| {
+        !x.is_empty()
+            && !x.starts_with(|c: char| c.is_ascii_digit())
+            && x.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let mut out = Vec::new();
+    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (name, value) = match item.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim())),
+            None => (item, None),
+        };
+        let value_ok = value.is_none_or(|v| {
+            !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if !ident(name) || !value_ok {
+            return Err(format!(
+                "MBEDTLS_VERIFY_SYS_EXTRA_DEFINES: bad item `{item}` (expected NAME or NAME=VALUE)"
+            ));
+        }
+        out.push((name.to_string(), value.map(str::to_string)));
+    }
+    Ok(out)
+}

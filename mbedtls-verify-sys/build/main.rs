@@ -180,6 +180,10 @@ fn build_from_source(crate_dir: &Path, out_dir: &Path, target_os: &str) -> CFlag
     if std::env::var_os("CARGO_FEATURE_P256_ONLY").is_some() {
         defines.push(("MV_P256_ONLY".to_string(), None));
     }
+    // Tuning knobs measured in benches/ (e.g. "MBEDTLS_ECP_WINDOW_SIZE=2,MV_NO_NIST_OPTIM").
+    if let Some(extra) = env("MBEDTLS_VERIFY_SYS_EXTRA_DEFINES") {
+        defines.extend(config::parse_extra_defines(&extra).unwrap_or_else(|e| fail(e)));
+    }
     let flags = CFlags {
         includes: vec![
             crate_dir.join("config"),

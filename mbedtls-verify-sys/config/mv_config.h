@@ -42,7 +42,9 @@
 #define MBEDTLS_THREADING_C
 #define MBEDTLS_THREADING_PTHREAD
 #define MBEDTLS_SELF_TEST
+#if !defined(MV_NO_AESNI)
 #define MBEDTLS_AESNI_C
+#endif
 #endif
 
 /* ---- Hashes, ciphers --------------------------------------------------- */
@@ -64,7 +66,9 @@
 /* ---- Public key ---------------------------------------------------------- */
 #define MBEDTLS_BIGNUM_C
 #define MBEDTLS_ECP_C
+#if !defined(MV_NO_NIST_OPTIM)
 #define MBEDTLS_ECP_NIST_OPTIM
+#endif
 #define MBEDTLS_ECDSA_C
 #define MBEDTLS_ECDSA_DETERMINISTIC
 #define MBEDTLS_ECDH_C

@@ -247,3 +247,18 @@ fn espidf_with_options_on_and_versions_refused() {
     let v51 = espidf::parse_cfg_args("esp_idf_version_major=\"5\":esp_idf_version_minor=\"1\"");
     assert!(espidf::check(&v51).unwrap_err().contains("older than 3.6"));
 }
+
+#[test]
+fn extra_defines_are_validated() {
+    assert_eq!(
+        config::parse_extra_defines("MBEDTLS_ECP_WINDOW_SIZE=2, MV_NO_NIST_OPTIM").unwrap(),
+        [
+            ("MBEDTLS_ECP_WINDOW_SIZE".to_string(), Some("2".to_string())),
+            ("MV_NO_NIST_OPTIM".to_string(), None)
+        ]
+    );
+    assert!(config::parse_extra_defines("A=\"x\"").is_err());
+    assert!(config::parse_extra_defines("1BAD").is_err());
+    assert!(config::parse_extra_defines("A B").is_err());
+    assert!(config::parse_extra_defines("").unwrap().is_empty());
+}
