@@ -28,7 +28,10 @@ pub enum ValidationTime {
     Now,
     /// A fixed time, in Unix seconds (tests, conformance, devices without a clock).
     /// Applies to the calling thread only (mbedTLS reads time through the shim, whose
-    /// override is thread-local on the host), so nothing is serialised.
+    /// override is thread-local on the host), so nothing is serialised. Needs the crate's
+    /// own mbedTLS build: with ESP-IDF's or a prebuilt mbedTLS, which read the system time
+    /// themselves, verification with a fixed time fails (`Reason::NoClock`) rather than
+    /// silently using the current time.
     At(i64),
 }
 
@@ -197,6 +200,11 @@ impl Verifier {
             }
             None => None,
         };
+        if matches!(self.time, ValidationTime::At(_)) && !cfg!(mbedtls_time_override) {
+            // The linked mbedTLS (ESP-IDF's, or a prebuilt one) reads the system time
+            // itself: a requested validation time cannot be honoured, so refuse.
+            return (Vec::new(), fail(alloc::vec![Reason::NoClock], VerifyFlags::empty()));
+        }
         let _time = match (self.time, self.ignore_time) {
             (ValidationTime::At(t), _) => Some(TimeOverride::set(t)),
             // With time checks off, still give mbedTLS a time (it needs one to run).
