@@ -212,6 +212,24 @@ fn build_from_source(crate_dir: &Path, out_dir: &Path, target_os: &str) -> CFlag
     sources.sort();
     let mut b = cc::Build::new();
     flags.apply(&mut b);
+    // Opt-in p256-m (`MV_P256M` in MBEDTLS_VERIFY_SYS_EXTRA_DEFINES; see config/mv_config.h):
+    // the tree's 3rdparty driver, two C files, built into the same library.
+    if flags.defines.iter().any(|(k, _)| k == "MV_P256M") {
+        let p256m = tree.root.join("3rdparty").join("p256-m");
+        let files = [
+            p256m.join("p256-m_driver_entrypoints.c"),
+            p256m.join("p256-m").join("p256-m.c"),
+        ];
+        if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+            fail(format!(
+                "MV_P256M: {} is missing (the tree has no 3rdparty/p256-m)",
+                missing.display()
+            ));
+        }
+        println!("cargo:rerun-if-changed={}", p256m.display());
+        b.include(&p256m).include(p256m.join("p256-m"));
+        sources.extend(files);
+    }
     b.files(&sources).warnings(false).opt_level_str(&opt);
     b.compile("mbedtls_verify_c");
     if profile == Profile::Host {
@@ -298,9 +316,10 @@ fn registry_tree(crate_dir: &Path, out_dir: &Path) -> Result<PathBuf, String> {
 fn build_espidf() -> CFlags {
     let incl = env("DEP_ESP_IDF_EMBUILD_C_INCLUDE_ARGS").unwrap_or_else(|| {
         fail(
-            "building for an ESP-IDF target needs `esp-idf-sys` as a direct dependency of the \
-             application (its DEP_ESP_IDF_EMBUILD_C_INCLUDE_ARGS metadata locates ESP-IDF's own \
-             mbedTLS; this crate never builds a second copy)",
+            "esp-idf-sys did not export DEP_ESP_IDF_EMBUILD_C_INCLUDE_ARGS: on ESP-IDF targets \
+             this crate compiles its shim against ESP-IDF's own mbedTLS (never a second copy), \
+             located through esp-idf-sys; build the application with esp-idf-sys's builder \
+             (e.g. through esp-idf-svc, features `native` or `pio`)",
         )
     });
     let idf = espidf::parse_cfg_args(&env("DEP_ESP_IDF_EMBUILD_CFG_ARGS").unwrap_or_default());

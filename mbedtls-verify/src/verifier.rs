@@ -203,7 +203,10 @@ impl Verifier {
         if matches!(self.time, ValidationTime::At(_)) && !cfg!(mbedtls_time_override) {
             // The linked mbedTLS (ESP-IDF's, or a prebuilt one) reads the system time
             // itself: a requested validation time cannot be honoured, so refuse.
-            return (Vec::new(), fail(alloc::vec![Reason::NoClock], VerifyFlags::empty()));
+            return (
+                Vec::new(),
+                fail(alloc::vec![Reason::NoClock], VerifyFlags::empty()),
+            );
         }
         let _time = match (self.time, self.ignore_time) {
             (ValidationTime::At(t), _) => Some(TimeOverride::set(t)),
