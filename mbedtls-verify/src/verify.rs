@@ -443,10 +443,26 @@ impl Scope {
     /// known (verification installed on a foreign config), static anchors are compared
     /// by DER identity and CA-callback results are never called anchors (fail safe).
     fn top_is_trusted(&self, cert: CertRef<'_>) -> bool {
-        if self.peer_head().is_null() {
-            return self.trust.anchors_contain(cert.der());
+        if !self.peer_head().is_null() {
+            return !self.peer_contains(cert.as_ptr());
         }
-        !self.peer_contains(cert.as_ptr())
+        match &self.trust {
+            Trust::Anchors(_) => self.trust.anchors_contain(cert.der()),
+            #[cfg(mbedtls_ca_cb)]
+            Trust::Callback(_) => {
+                // The anchor is a node of the CA callback's last list (see
+                // trust::last_candidates), alive until mbedTLS returns.
+                let mut cur: *const sys::mv_cert = crate::trust::last_candidates::get();
+                while !cur.is_null() {
+                    if cur == cert.as_ptr().cast_const() {
+                        return true;
+                    }
+                    // SAFETY: cur is a node of the list mbedTLS holds for this verification.
+                    cur = unsafe { sys::mv_crt_next(cur) };
+                }
+                false
+            }
+        }
     }
 
     fn role_of(&self, cert: CertRef<'_>, depth: u32, is_top: bool, flags: u32) -> Role {
@@ -475,6 +491,11 @@ impl Scope {
             self.begin();
         }
         self.last_depth = if depth == 0 { None } else { Some(depth) };
+        if depth == 0 {
+            // The chain ends here: the CA callback's list must not outlive it in our state.
+            #[cfg(mbedtls_ca_cb)]
+            crate::trust::last_candidates::set(core::ptr::null_mut());
+        }
         let role = self.role_of(cert, depth, is_top, *flags);
 
         if self.ignore_time {
