@@ -4,7 +4,9 @@
 //! policy. Not timed. Prints a table; `--json` prints one JSON object per line.
 //!
 //! Each figure is the average over `ROUNDS` operations after a warm-up (lazy one-time
-//! set-up — PSA init, thread-locals — is not counted).
+//! set-up — PSA init, thread-locals — is not counted). The peak columns are the most
+//! bytes (requested sizes) live at once during one operation above what was live when it
+//! started — the heap an operation needs — the largest over the `ROUNDS` operations.
 
 mod common;
 
@@ -22,6 +24,16 @@ static RUST_COUNT: AtomicU64 = AtomicU64::new(0);
 static RUST_BYTES: AtomicU64 = AtomicU64::new(0);
 static C_COUNT: AtomicU64 = AtomicU64::new(0);
 static C_BYTES: AtomicU64 = AtomicU64::new(0);
+// Live bytes and their high-water mark (the mark is reset before each measured operation).
+static RUST_LIVE: AtomicU64 = AtomicU64::new(0);
+static RUST_PEAK: AtomicU64 = AtomicU64::new(0);
+static C_LIVE: AtomicU64 = AtomicU64::new(0);
+static C_PEAK: AtomicU64 = AtomicU64::new(0);
+
+fn grow(live: &AtomicU64, peak: &AtomicU64, by: u64) {
+    let now = live.fetch_add(by, Relaxed) + by;
+    peak.fetch_max(now, Relaxed);
+}
 
 struct Counting;
 
@@ -30,12 +42,14 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         RUST_COUNT.fetch_add(1, Relaxed);
         RUST_BYTES.fetch_add(l.size() as u64, Relaxed);
+        grow(&RUST_LIVE, &RUST_PEAK, l.size() as u64);
         // SAFETY: same contract as ours.
         unsafe { System.alloc(l) }
     }
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
         RUST_COUNT.fetch_add(1, Relaxed);
         RUST_BYTES.fetch_add(l.size() as u64, Relaxed);
+        grow(&RUST_LIVE, &RUST_PEAK, l.size() as u64);
         // SAFETY: same contract as ours.
         unsafe { System.alloc_zeroed(l) }
     }
@@ -43,10 +57,13 @@ unsafe impl GlobalAlloc for Counting {
         // A reallocation counts as one allocation of the new size.
         RUST_COUNT.fetch_add(1, Relaxed);
         RUST_BYTES.fetch_add(new as u64, Relaxed);
+        RUST_LIVE.fetch_sub(l.size() as u64, Relaxed);
+        grow(&RUST_LIVE, &RUST_PEAK, new as u64);
         // SAFETY: same contract as ours.
         unsafe { System.realloc(p, l, new) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        RUST_LIVE.fetch_sub(l.size() as u64, Relaxed);
         // SAFETY: same contract as ours.
         unsafe { System.dealloc(p, l) }
     }
@@ -60,16 +77,40 @@ unsafe extern "C" {
     fn free(p: *mut c_void);
 }
 
+/// Each block handed to mbedTLS is preceded by a header holding its requested size, so
+/// that `counting_free` can keep the live byte count; 16 bytes keep calloc's alignment.
+const HEADER: usize = 16;
+
 unsafe extern "C" fn counting_calloc(n: usize, size: usize) -> *mut c_void {
-    C_COUNT.fetch_add(1, Relaxed);
-    C_BYTES.fetch_add((n * size) as u64, Relaxed);
+    let Some(bytes) = n.checked_mul(size) else {
+        return core::ptr::null_mut();
+    };
     // SAFETY: the C library's calloc.
-    unsafe { calloc(n, size) }
+    let p = unsafe { calloc(1, bytes + HEADER) }.cast::<u8>();
+    if p.is_null() {
+        return core::ptr::null_mut();
+    }
+    C_COUNT.fetch_add(1, Relaxed);
+    C_BYTES.fetch_add(bytes as u64, Relaxed);
+    grow(&C_LIVE, &C_PEAK, bytes as u64);
+    // SAFETY: p is valid for HEADER + bytes bytes and aligned for usize.
+    unsafe {
+        p.cast::<usize>().write(bytes);
+        p.add(HEADER).cast()
+    }
 }
 
 unsafe extern "C" fn counting_free(p: *mut c_void) {
-    // SAFETY: p came from counting_calloc (the hooks are installed before any mbedTLS use).
-    unsafe { free(p) }
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: p came from counting_calloc (the hooks are installed before any mbedTLS use),
+    // which returned its block HEADER bytes in, after the size.
+    unsafe {
+        let base = p.cast::<u8>().sub(HEADER);
+        C_LIVE.fetch_sub(base.cast::<usize>().read() as u64, Relaxed);
+        free(base.cast())
+    }
 }
 
 #[derive(Clone, Copy, Default)]
@@ -78,6 +119,8 @@ struct Counts {
     rust_bytes: f64,
     c_count: f64,
     c_bytes: f64,
+    rust_peak: u64,
+    c_peak: u64,
 }
 
 fn snapshot() -> [u64; 4] {
@@ -91,13 +134,20 @@ fn snapshot() -> [u64; 4] {
 
 const ROUNDS: u64 = 20;
 
-/// Average allocations of `op` over ROUNDS runs, after two warm-up runs.
+/// Average allocations of `op` over ROUNDS runs, after two warm-up runs, and the largest
+/// heap growth during one run.
 fn measure(mut op: impl FnMut()) -> Counts {
     op();
     op();
     let a = snapshot();
+    let (mut rust_peak, mut c_peak) = (0, 0);
     for _ in 0..ROUNDS {
+        let (rust_start, c_start) = (RUST_LIVE.load(Relaxed), C_LIVE.load(Relaxed));
+        RUST_PEAK.store(rust_start, Relaxed);
+        C_PEAK.store(c_start, Relaxed);
         op();
+        rust_peak = rust_peak.max(RUST_PEAK.load(Relaxed) - rust_start);
+        c_peak = c_peak.max(C_PEAK.load(Relaxed) - c_start);
     }
     let b = snapshot();
     let d = |i: usize| (b[i] - a[i]) as f64 / ROUNDS as f64;
@@ -106,6 +156,8 @@ fn measure(mut op: impl FnMut()) -> Counts {
         rust_bytes: d(1),
         c_count: d(2),
         c_bytes: d(3),
+        rust_peak,
+        c_peak,
     }
 }
 
@@ -221,19 +273,25 @@ fn main() {
     if json {
         for (name, c) in &rows {
             println!(
-                "{{\"name\":\"{name}\",\"rust_allocs\":{},\"rust_bytes\":{},\"c_allocs\":{},\"c_bytes\":{}}}",
-                c.rust_count, c.rust_bytes, c.c_count, c.c_bytes
+                "{{\"name\":\"{name}\",\"rust_allocs\":{},\"rust_bytes\":{},\"c_allocs\":{},\"c_bytes\":{},\"rust_peak\":{},\"c_peak\":{}}}",
+                c.rust_count, c.rust_bytes, c.c_count, c.c_bytes, c.rust_peak, c.c_peak
             );
         }
     } else {
         println!(
-            "{:<44} {:>12} {:>12} {:>12} {:>12}",
-            "operation (average of 20)", "Rust allocs", "Rust bytes", "C allocs", "C bytes"
+            "{:<44} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10}",
+            "operation (average of 20)",
+            "Rust allocs",
+            "Rust bytes",
+            "C allocs",
+            "C bytes",
+            "Rust peak",
+            "C peak"
         );
         for (name, c) in &rows {
             println!(
-                "{:<44} {:>12} {:>12} {:>12} {:>12}",
-                name, c.rust_count, c.rust_bytes, c.c_count, c.c_bytes
+                "{:<44} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10}",
+                name, c.rust_count, c.rust_bytes, c.c_count, c.c_bytes, c.rust_peak, c.c_peak
             );
         }
     }

@@ -42,6 +42,7 @@
 #define MBEDTLS_THREADING_C
 #define MBEDTLS_THREADING_PTHREAD
 #define MBEDTLS_SELF_TEST
+/* AES-NI: 2.7x fewer instructions per AES-GCM record for ~1.7 KB of code (benches/CONFIG.md). */
 #if !defined(MV_NO_AESNI)
 #define MBEDTLS_AESNI_C
 #endif
@@ -55,6 +56,12 @@
 #define MBEDTLS_SHA384_C
 #define MBEDTLS_SHA512_C
 #define MBEDTLS_AES_C
+#if defined(MV_PROFILE_BAREMETAL) && !defined(MV_AES_RAM_TABLES)
+/* Devices: AES's lookup tables as constants in flash instead of generated into RAM (.bss).
+ * On riscv32imc: -8.7 KB of static RAM for +7.9 KB of flash, same instruction counts
+ * (benches/CONFIG.md). MV_AES_RAM_TABLES restores mbedTLS's default. */
+#define MBEDTLS_AES_ROM_TABLES
+#endif
 #define MBEDTLS_GCM_C
 #define MBEDTLS_CHACHA20_C
 #define MBEDTLS_POLY1305_C
@@ -66,8 +73,20 @@
 /* ---- Public key ---------------------------------------------------------- */
 #define MBEDTLS_BIGNUM_C
 #define MBEDTLS_ECP_C
+/* Measured in benches/CONFIG.md (benches/config-sweep). Both profiles keep the fixed-point
+ * comb tables (MBEDTLS_ECP_FIXED_POINT_OPTIM, mbedTLS's default: dropping them saves 10.9 KB
+ * of flash on riscv32imc for +36-41 % per P-256 handshake) and the NIST fast reductions
+ * (dropping them saves 3.3 KB for +179-284 %). The host keeps mbedTLS's window of 4 (5 and
+ * 6 change nothing for P-256; 3 and 2 cost +2.7 % / +9.6 % per verification). */
 #if !defined(MV_NO_NIST_OPTIM)
 #define MBEDTLS_ECP_NIST_OPTIM
+#endif
+#if defined(MV_PROFILE_BAREMETAL) && !defined(MBEDTLS_ECP_WINDOW_SIZE)
+/* Devices: a 3-bit window instead of 4. On riscv32imc, P-256: -1.4 KB heap peak per TLS 1.3
+ * handshake side (client 30.1 -> 28.7 KB, server 30.7 -> 29.3 KB) for +1.8 % handshake and
+ * +2.6 % chain-verification instructions; flash unchanged. (A window of 2 saves at most
+ * 0.6 KB more, for +6.6 % / +9.4 % against 4.) */
+#define MBEDTLS_ECP_WINDOW_SIZE 3
 #endif
 #define MBEDTLS_ECDSA_C
 #define MBEDTLS_ECDSA_DETERMINISTIC
@@ -96,6 +115,24 @@
 
 /* ---- PSA (needed by TLS 1.3); random bytes come from the shim ------------ */
 #define MBEDTLS_PSA_CRYPTO_C
+
+/* ---- Opt-in, for measurement only: p256-m (benches/CONFIG.md) ------------
+ * MV_P256M (through MBEDTLS_VERIFY_SYS_EXTRA_DEFINES; the build script then also compiles
+ * the tree's 3rdparty/p256-m) registers p256-m as a PSA transparent driver for secp256r1:
+ * ECDSA sign (randomized only) / verify, ECDH, key generation. p256-m is reachable only
+ * through PSA calls: without MBEDTLS_USE_PSA_CRYPTO that is TLS 1.3's ECDHE when P-256 is
+ * the group (X25519 is preferred unless the `p256-only` feature drops it); X.509 chain
+ * verification, TLS 1.2 ECDHE and CertificateVerify stay on the legacy ECDSA/ECP code.
+ * MV_P256M_USE_PSA adds MBEDTLS_USE_PSA_CRYPTO, which routes PK (hence X.509 verification
+ * and TLS signatures) and TLS 1.2 through PSA as well. The legacy ECP code stays in both
+ * cases: the shim uses mbedtls_pk_ec()/mbedtls_ecp_gen_key(), deterministic ECDSA signing
+ * and P-384/P-521/X25519 need it, so p256-m adds code rather than replacing it. */
+#if defined(MV_P256M)
+#define MBEDTLS_PSA_P256M_DRIVER_ENABLED
+#if defined(MV_P256M_USE_PSA)
+#define MBEDTLS_USE_PSA_CRYPTO
+#endif
+#endif
 
 /* ---- X.509 --------------------------------------------------------------- */
 #define MBEDTLS_X509_USE_C
