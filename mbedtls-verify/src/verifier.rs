@@ -281,6 +281,7 @@ impl Verifier {
                     )
                 };
                 ca_failure = cx.failure;
+                crate::trust::last_candidates::set(core::ptr::null_mut());
                 rc
             }
         };

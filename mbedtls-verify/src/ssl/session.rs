@@ -180,6 +180,10 @@ impl<T: Transport> Session<T> {
             self.io.blocked = false;
             // SAFETY: valid context; the transport and scope it uses are alive.
             let rc = unsafe { sys::mv_ssl_handshake(self.ssl.as_ptr()) };
+            // Whatever list a CA callback handed over during this step is mbedTLS's to
+            // free now: forget it (see trust::last_candidates).
+            #[cfg(mbedtls_ca_cb)]
+            crate::trust::last_candidates::set(core::ptr::null_mut());
             if rc == 0 {
                 break;
             }
