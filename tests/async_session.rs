@@ -70,10 +70,6 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-fn key_copy(k: &mbedtls_verify::pk::PrivateKey) -> mbedtls_verify::pk::PrivateKey {
-    mbedtls_verify::pk::PrivateKey::parse(k.to_der().unwrap().as_bytes()).unwrap()
-}
-
 #[test]
 fn async_server_and_embedded_io_client() {
     let root = root("Async Root");

@@ -12,7 +12,6 @@ use std::ffi::c_void;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
-use mbedtls_verify::pk::PrivateKey;
 use mbedtls_verify::ssl::mem::{memory_pair, run_handshakes};
 use mbedtls_verify::ssl::{ClientAuth, ClientConfig, Identity, ServerConfig, Session};
 use mbedtls_verify::trust::{CaCandidates, Trust};
@@ -41,10 +40,6 @@ unsafe extern "C" fn counting_free(p: *mut c_void) {
     }
     // SAFETY: p came from counting_calloc or is NULL.
     unsafe { free(p) }
-}
-
-fn key_copy(k: &PrivateKey) -> PrivateKey {
-    PrivateKey::parse(k.to_der().unwrap().as_bytes()).unwrap()
 }
 
 #[test]

@@ -19,7 +19,6 @@ use std::ffi::c_void;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 
-use mbedtls_verify::pk::PrivateKey;
 use mbedtls_verify::ssl::mem::{memory_pair, run_handshakes};
 use mbedtls_verify::ssl::{ClientAuth, ClientConfig, Identity, ServerConfig, Session};
 use mbedtls_verify::trust::Trust;
@@ -98,10 +97,6 @@ fn arm(k: usize) {
 fn disarm() -> usize {
     FAIL_AT.store(0, Ordering::SeqCst);
     COUNT.load(Ordering::SeqCst)
-}
-
-fn key_copy(k: &PrivateKey) -> PrivateKey {
-    PrivateKey::parse(k.to_der().unwrap().as_bytes()).unwrap()
 }
 
 #[test]

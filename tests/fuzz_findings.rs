@@ -6,17 +6,12 @@ mod pki;
 
 use std::sync::{Arc, Mutex};
 
-use mbedtls_verify::pk::PrivateKey;
 use mbedtls_verify::ssl::mem::{memory_pair, run_handshakes};
 use mbedtls_verify::ssl::{ClientAuth, ClientConfig, Identity, ServerConfig, Session, TlsVersion};
 use mbedtls_verify::trust::{CaCandidates, CaLookupError, Trust};
 use mbedtls_verify::verify::{Role, Verdict, VerifyHook};
 use mbedtls_verify::x509::CertRef;
 use pki::*;
-
-fn key_copy(k: &PrivateKey) -> PrivateKey {
-    PrivateKey::parse(k.to_der().unwrap().as_bytes()).unwrap()
-}
 
 /// An mTLS handshake whose server trusts `root` through a CA callback; returns the
 /// server's result and the (depth, role) of every verify-hook call.

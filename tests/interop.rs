@@ -92,10 +92,6 @@ fn pki() -> Pki {
     }
 }
 
-fn key_copy(k: &mbedtls_verify::pk::PrivateKey) -> mbedtls_verify::pk::PrivateKey {
-    mbedtls_verify::pk::PrivateKey::parse(k.to_der().unwrap().as_bytes()).unwrap()
-}
-
 /// Our mTLS server: per connection, handshake, then answer one line (echo) or one HTTP
 /// request, and close. Reports each connection's outcome.
 fn spawn_server(

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mbedtls_verify::issue::CertificateBuilder;
-use mbedtls_verify::pk::PrivateKey;
 use mbedtls_verify::policy::ClientPolicy;
 use mbedtls_verify::ssl::mem::{MemoryTransport, memory_pair, run_handshakes};
 use mbedtls_verify::ssl::{ClientAuth, ClientConfig, Identity, ServerConfig, Session, TlsVersion};
@@ -18,10 +17,6 @@ use mbedtls_verify::verify::{Role, Verdict, VerifyFlags, VerifyHook};
 use mbedtls_verify::x509::{CertChain, ExtendedKeyUsage};
 use mbedtls_verify::{Error, Reason};
 use pki::*;
-
-fn key_copy(k: &PrivateKey) -> PrivateKey {
-    PrivateKey::parse(k.to_der().unwrap().as_bytes()).unwrap()
-}
 
 fn handshake(
     server: &ServerConfig,
@@ -268,8 +263,7 @@ fn a_chain_that_loops_fails_within_bounds() {
 
 #[test]
 fn deep_and_wide_ca_callback_candidate_sets_fail_within_bounds() {
-    let root = root("Root");
-    let stranger = root_like("Stranger");
+    let stranger = root("Stranger");
     let leaf = client_leaf(&stranger, "dev", vec![]);
     // 200 candidates, none of which signed the leaf: every one is tried once.
     let mut many = CertChain::new().unwrap();
@@ -282,7 +276,6 @@ fn deep_and_wide_ca_callback_candidate_sets_fail_within_bounds() {
             .unwrap();
         many.push_der(c.first().unwrap().der()).unwrap();
     }
-    let _ = &root;
     let lookups = Arc::new(AtomicUsize::new(0));
     let many = Arc::new(many);
     let trust = Trust::callback({
@@ -300,10 +293,6 @@ fn deep_and_wide_ca_callback_candidate_sets_fail_within_bounds() {
         lookups.load(Ordering::SeqCst) <= 10,
         "one lookup per chain level at most"
     );
-}
-
-fn root_like(name: &str) -> Ca {
-    root(name)
 }
 
 #[test]

@@ -34,15 +34,7 @@ fn fleet() -> Fleet {
 }
 
 fn identity(leaf: &Leaf, cas: &[&Ca]) -> Identity {
-    Identity::new(chain(&leaf.cert, cas), PrivateKeyCopy::of(&leaf.key)).unwrap()
-}
-
-/// Keys are not Clone on purpose; tests re-parse them.
-struct PrivateKeyCopy;
-impl PrivateKeyCopy {
-    fn of(k: &mbedtls_verify::pk::PrivateKey) -> mbedtls_verify::pk::PrivateKey {
-        mbedtls_verify::pk::PrivateKey::parse(k.to_der().unwrap().as_bytes()).unwrap()
-    }
+    Identity::new(chain(&leaf.cert, cas), key_copy(&leaf.key)).unwrap()
 }
 
 fn server_config(f: &Fleet, auth: ClientAuth) -> mbedtls_verify::ssl::ServerConfigBuilder {
@@ -175,7 +167,7 @@ fn optional_client_auth() {
         // A certificate from another CA: mbedTLS's "optional" would forgive it; we do not.
         let other = root("Other Root");
         let stranger = client_leaf(&other, "device-1", vec![]);
-        let id = Identity::new(stranger.cert.clone(), PrivateKeyCopy::of(&stranger.key)).unwrap();
+        let id = Identity::new(stranger.cert.clone(), key_copy(&stranger.key)).unwrap();
         let client = ClientConfig::builder()
             .trust(Trust::anchors(f.root.cert.clone()).unwrap())
             .identity(id)
@@ -434,7 +426,7 @@ fn a_chain_longer_than_allowed_is_refused() {
     let leaf = client_leaf(cas.last().unwrap(), "deep", vec![]);
     let refs: Vec<&Ca> = cas.iter().rev().collect();
     let peer = chain(&leaf.cert, &refs);
-    let id = Identity::new(peer, PrivateKeyCopy::of(&leaf.key)).unwrap();
+    let id = Identity::new(peer, key_copy(&leaf.key)).unwrap();
     let server = server_config(&f, ClientAuth::Required).build().unwrap();
     let client = ClientConfig::builder()
         .trust(Trust::anchors(f.root.cert.clone()).unwrap())

@@ -289,7 +289,6 @@ impl Verifier {
         let trace = scope.trace.take().unwrap_or_default();
         let mut reasons = core::mem::take(&mut scope.reasons);
         reasons.extend(ca_failure);
-        let fatal = rc != 0 && rc != sys::MBEDTLS_ERR_X509_CERT_VERIFY_FAILED;
         let known_flags = if flags == u32::MAX {
             VerifyFlags::empty()
         } else {
@@ -328,9 +327,7 @@ impl Verifier {
         if !known_flags.is_empty() {
             reasons.push(Reason::Flags(known_flags));
         }
-        if fatal && reasons.is_empty() {
-            reasons.push(Reason::Fatal(MbedtlsError::new(rc)));
-        }
+        // Nothing more specific was recorded: keep mbedTLS's code as the reason.
         if reasons.is_empty() {
             reasons.push(Reason::Fatal(MbedtlsError::new(rc)));
         }

@@ -82,3 +82,8 @@ pub fn chain(leaf: &CertChain, cas: &[&Ca]) -> CertChain {
 pub fn date(y: u16, m: u8, d: u8) -> DateTime {
     DateTime::new(y, m, d, 0, 0, 0).unwrap()
 }
+
+/// A second handle on the same key (keys are not `Clone` on purpose).
+pub fn key_copy(k: &PrivateKey) -> PrivateKey {
+    PrivateKey::parse(k.to_der().unwrap().as_bytes()).unwrap()
+}
