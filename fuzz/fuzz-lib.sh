@@ -58,6 +58,8 @@ fuzz_corpus() {
 
 # fuzz_run TARGET SECONDS WORKDIR LOG: run TARGET on WORKDIR (new inputs go there) plus
 # its seed corpus; returns libFuzzer's status. A crash input lands in fuzz/artifacts/.
+# MVFUZZ_SEED fixes libFuzzer's random seed (the mutation sequence), so a run repeats
+# the same inputs up to its time limit; unset, libFuzzer picks a new seed each run.
 fuzz_run() {
   local t=$1 secs=$2 work=$3 log=$4
   mkdir -p "$work" "$FUZZ_DIR/artifacts/$t"
@@ -67,6 +69,7 @@ fuzz_run() {
   "$FUZZ_BIN/$t" "$work" "${seeds[@]}" \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$(fuzz_max_len "$t")" \
     -print_final_stats=1 -artifact_prefix="$FUZZ_DIR/artifacts/$t/" $(fuzz_dict "$t") \
+    ${MVFUZZ_SEED:+-seed="$MVFUZZ_SEED"} \
     >"$log" 2>&1
 }
 
