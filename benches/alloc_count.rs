@@ -220,7 +220,7 @@ fn main() {
         let peer = p.client_chain();
         let certs: Vec<_> = peer.iter().collect();
         let root = p.root.first().unwrap();
-        let mut d = DispatchBench::new(noop_hook(), p.trust(), certs[0]);
+        let mut d = DispatchBench::new(noop_hook(), p.trust());
         rows.push((
             "dispatch/chain_of_3 (3 hook calls)".into(),
             measure(|| {

@@ -24,7 +24,7 @@ fn bench(c: &mut criterion::Criterion) {
     let certs: Vec<_> = peer.iter().collect();
     let (leaf, int) = (certs[0], certs[1]);
     let root = p.root.first().unwrap();
-    let mut d = DispatchBench::new(noop_hook(), p.trust(), leaf);
+    let mut d = DispatchBench::new(noop_hook(), p.trust());
 
     // Sanity: every call accepts with no flag.
     assert_eq!(d.call(root, 2, 0), (0, 0));

@@ -121,7 +121,7 @@ fn main() {
             let certs: Vec<_> = peer.iter().collect();
             let (leaf, int) = (certs[0], certs[1]);
             let root = p.root.first().unwrap();
-            let mut d = DispatchBench::new(noop_hook(), p.trust(), leaf);
+            let mut d = DispatchBench::new(noop_hook(), p.trust());
             let calls: &[(_, u32)] = match *case {
                 "leaf_alone" => &[(leaf, 0)],
                 "intermediate_alone" => &[(int, 1)],

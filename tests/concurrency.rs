@@ -24,12 +24,15 @@ unsafe extern "C" {
 }
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// The most allocations live at once since the last reset.
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 unsafe extern "C" fn counting_calloc(n: usize, size: usize) -> *mut c_void {
     // SAFETY: plain C calloc.
     let p = unsafe { calloc(n, size) };
     if !p.is_null() {
-        LIVE.fetch_add(1, Ordering::SeqCst);
+        let live = LIVE.fetch_add(1, Ordering::SeqCst) + 1;
+        PEAK.fetch_max(live, Ordering::SeqCst);
     }
     p
 }
@@ -99,9 +102,14 @@ fn shared_configs_under_concurrent_handshakes() {
         rs.unwrap();
         assert!(s.verified_peer().is_some());
     };
-    // Warm up once (PSA and other one-time state), then measure live allocations.
+    // Warm up once (PSA and other one-time state), then measure live allocations: the
+    // base, and the peak of one handshake alone.
     handshake(&server, &client);
     let base = LIVE.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    handshake(&server, &client);
+    let one = PEAK.load(Ordering::SeqCst) - base;
+    PEAK.store(base, Ordering::SeqCst);
     let per_thread = total / threads;
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -113,14 +121,21 @@ fn shared_configs_under_concurrent_handshakes() {
         }
     });
     let after = LIVE.load(Ordering::SeqCst);
+    let peak = PEAK.load(Ordering::SeqCst) - base;
     println!(
-        "{} handshakes on {threads} threads; live mbedTLS allocations {base} -> {after}; CA lookups {}",
+        "{} handshakes on {threads} threads; live mbedTLS allocations {base} -> {after}; \
+         peak above base {peak} (one handshake alone: {one}); CA lookups {}",
         per_thread * threads,
         lookups.load(Ordering::Relaxed)
     );
     assert_eq!(after, base, "mbedTLS allocations leaked under load");
+    // Stable memory: never more live than `threads` handshakes at their own peak.
+    assert!(
+        peak <= one * threads as isize,
+        "peak {peak} live allocations above base exceeds {threads} x {one}"
+    );
     assert_eq!(
         leaves_seen.load(Ordering::Relaxed),
-        per_thread * threads + 1
+        per_thread * threads + 2
     );
 }

@@ -6,7 +6,8 @@ mod pki;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mbedtls_verify::issue::CertificateBuilder;
+use mbedtls_verify::der::Writer;
+use mbedtls_verify::issue::{CertificateBuilder, San};
 use mbedtls_verify::policy::ClientPolicy;
 use mbedtls_verify::ssl::mem::{MemoryTransport, memory_pair, run_handshakes};
 use mbedtls_verify::ssl::{ClientAuth, ClientConfig, Identity, ServerConfig, Session, TlsVersion};
@@ -295,20 +296,189 @@ fn deep_and_wide_ca_callback_candidate_sets_fail_within_bounds() {
     );
 }
 
-#[test]
-fn a_critical_name_constraints_certificate_is_refused_at_parse_time() {
-    let k = key();
-    // nameConstraints (2.5.29.30), critical, permitting only .example (dNSName subtree).
-    let value = vec![
-        0x30, 0x0c, 0xa0, 0x0a, 0x30, 0x08, 0x82, 0x06, b'.', b'e', b'x', b'a', b'm', b'p',
-    ];
-    let der = CertificateBuilder::new("CN=Constrained CA")
+/// nameConstraints with one permitted dNSName subtree.
+fn permit_dns(subtree: &str) -> Vec<u8> {
+    let mut sub = Writer::new();
+    sub.sequence(|w| {
+        w.implicit(2, false, subtree.as_bytes());
+    });
+    let mut nc = Writer::new();
+    nc.sequence(|w| {
+        w.implicit(0, true, &sub.into_vec());
+    });
+    nc.into_vec()
+}
+
+fn constrained_root(critical: bool) -> Ca {
+    let key = key();
+    let cert = CertificateBuilder::new("CN=Constrained Root,O=Test")
         .ca(None)
-        .raw_extension("2.5.29.30", true, value)
-        .self_signed_der(&k)
+        .raw_extension("2.5.29.30", critical, permit_dns("example.com"))
+        .self_signed(&key)
         .unwrap();
-    assert!(
-        CertChain::from_der(&der).is_err(),
-        "mbedTLS refuses unknown critical extensions"
-    );
+    Ca { cert, key }
+}
+
+fn name_constraint_failure(err: &mbedtls_verify::VerifyError) -> bool {
+    err.reasons
+        .iter()
+        .any(|r| matches!(r, Reason::NameConstraints { depth: 0, .. }))
+}
+
+/// mbedTLS 3.6 refuses a certificate with a critical nameConstraints at parse time and
+/// silently skips a non-critical one. The crate never ignores it: its own parser lets
+/// nameConstraints (and no other unknown critical extension) through, and every
+/// verification enforces it — offline, on a TLS client and on a TLS server.
+#[test]
+fn name_constraints_are_enforced_never_ignored() {
+    // Any other unknown critical extension is still refused at parse time.
+    let other = CertificateBuilder::new("CN=Odd CA")
+        .ca(None)
+        .raw_extension("1.3.6.1.4.1.55555.7", true, vec![0x05, 0x00])
+        .self_signed_der(&key())
+        .unwrap();
+    assert!(CertChain::from_der(&other).is_err());
+
+    for critical in [true, false] {
+        let root = constrained_root(critical);
+        let inside = server_leaf(&root, "device.example.com");
+        let outside = server_leaf(&root, "device.example.org");
+        let trust = || Trust::anchors(root.cert.clone()).unwrap();
+
+        Verifier::new(trust())
+            .expect_name("device.example.com")
+            .verify(&inside.cert)
+            .unwrap();
+        let err = Verifier::new(trust())
+            .expect_name("device.example.org")
+            .verify(&outside.cert)
+            .unwrap_err();
+        assert!(name_constraint_failure(&err), "critical={critical}: {err}");
+        // Also when no name is checked: the constraint is on the certificate.
+        let err = Verifier::new(trust()).verify(&outside.cert).unwrap_err();
+        assert!(name_constraint_failure(&err), "critical={critical}: {err}");
+
+        // A TLS client refuses a server outside its anchor's constraints.
+        for (leaf, name, ok) in [
+            (&inside, "device.example.com", true),
+            (&outside, "device.example.org", false),
+        ] {
+            let server = ServerConfig::builder()
+                .identity(Identity::new(leaf.cert.clone(), key_copy(&leaf.key)).unwrap())
+                .client_auth(ClientAuth::None)
+                .build()
+                .unwrap();
+            let client = ClientConfig::builder().trust(trust()).build().unwrap();
+            let (a, b) = memory_pair();
+            let mut c = Session::client(&client, name, a).unwrap();
+            let mut s = Session::server(&server, b).unwrap();
+            let (rc, _rs) = run_handshakes(&mut c, &mut s);
+            assert_eq!(rc.is_ok(), ok, "critical={critical} {name}: {rc:?}");
+        }
+
+        // A TLS server refuses a client outside its anchor's constraints, also with
+        // optional client authentication.
+        let server_leaf_ = server_leaf(&root, "device.example.com");
+        for auth in [ClientAuth::Required, ClientAuth::Optional] {
+            let server = ServerConfig::builder()
+                .identity(
+                    Identity::new(server_leaf_.cert.clone(), key_copy(&server_leaf_.key)).unwrap(),
+                )
+                .client_auth(auth)
+                .trust(trust())
+                .build()
+                .unwrap();
+            for (dns, ok) in [("client.example.com", true), ("client.evil.test", false)] {
+                let leaf = leaf_with(
+                    &root,
+                    CertificateBuilder::new("CN=client")
+                        .extended_key_usage(&[ExtendedKeyUsage::ClientAuth])
+                        .san(San::Dns(dns.into())),
+                );
+                let client = ClientConfig::builder()
+                    .trust(trust())
+                    .identity(Identity::new(leaf.cert.clone(), key_copy(&leaf.key)).unwrap())
+                    .build()
+                    .unwrap();
+                let (a, b) = memory_pair();
+                let mut c = Session::client(&client, "device.example.com", a).unwrap();
+                let mut s = Session::server(&server, b).unwrap();
+                let (_rc, rs) = run_handshakes(&mut c, &mut s);
+                assert_eq!(rs.is_ok(), ok, "critical={critical} {auth:?} {dns}: {rs:?}");
+                assert_eq!(s.verified_peer().is_some(), ok);
+            }
+        }
+    }
+}
+
+/// In a handshake mbedTLS parses the peer's chain itself: an intermediate with a
+/// critical nameConstraints fails closed there; with a non-critical one (which mbedTLS
+/// would skip) the crate enforces it.
+#[test]
+fn name_constraints_on_a_peer_sent_intermediate() {
+    let root = root("Root");
+    for critical in [true, false] {
+        let key = key();
+        let ica_cert = CertificateBuilder::new("CN=Constrained ICA,O=Test")
+            .ca(None)
+            .raw_extension("2.5.29.30", critical, permit_dns("example.com"))
+            .signed_by(&key, root.cert(), &root.key)
+            .unwrap();
+        let ica = Ca {
+            cert: ica_cert,
+            key,
+        };
+        for (dns, ok) in [
+            ("device.example.com", !critical),
+            ("device.evil.test", false),
+        ] {
+            let leaf = server_leaf(&ica, dns);
+            let server = ServerConfig::builder()
+                .identity(Identity::new(chain(&leaf.cert, &[&ica]), key_copy(&leaf.key)).unwrap())
+                .client_auth(ClientAuth::None)
+                .build()
+                .unwrap();
+            let client = ClientConfig::builder()
+                .trust(Trust::anchors(root.cert.clone()).unwrap())
+                .build()
+                .unwrap();
+            let (a, b) = memory_pair();
+            let mut c = Session::client(&client, dns, a).unwrap();
+            let mut s = Session::server(&server, b).unwrap();
+            let (rc, _rs) = run_handshakes(&mut c, &mut s);
+            assert_eq!(rc.is_ok(), ok, "critical={critical} {dns}: {rc:?}");
+        }
+    }
+}
+
+/// webpki::san::public-suffix-wildcard-san: mbedTLS lets `*.com` match `example.com`.
+/// The crate's second name check does not honour a wildcard over a single label.
+#[test]
+fn a_wildcard_over_a_single_label_matches_nothing() {
+    let root = root("Root");
+    let leaf = |dns: &str| server_leaf(&root, dns);
+    let trust = || Trust::anchors(root.cert.clone()).unwrap();
+    let tld = leaf("*.com");
+    let err = Verifier::new(trust())
+        .expect_name("example.com")
+        .verify(&tld.cert)
+        .unwrap_err();
+    assert!(err.flags.contains(VerifyFlags::CN_MISMATCH), "{err}");
+    let ok = leaf("*.example.com");
+    Verifier::new(trust())
+        .expect_name("device.example.com")
+        .verify(&ok.cert)
+        .unwrap();
+    // And in a handshake.
+    let server = ServerConfig::builder()
+        .identity(Identity::new(tld.cert.clone(), key_copy(&tld.key)).unwrap())
+        .client_auth(ClientAuth::None)
+        .build()
+        .unwrap();
+    let client = ClientConfig::builder().trust(trust()).build().unwrap();
+    let (a, b) = memory_pair();
+    let mut c = Session::client(&client, "example.com", a).unwrap();
+    let mut s = Session::server(&server, b).unwrap();
+    let (rc, _rs) = run_handshakes(&mut c, &mut s);
+    assert!(rc.is_err());
 }

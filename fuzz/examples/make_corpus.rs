@@ -341,6 +341,73 @@ fn certificate_seeds(out: &mut Out) {
         let l = issue(&sub, client_builder("deep", 16), &k);
         out.chain("pathlen", &concat(&[&l, &sub.cert, &int.cert]));
     }
+    // Name constraints on an intermediate (critical and not), with a leaf inside and one
+    // outside: permitted URI host, email domain, DNS and IPv4 subtrees; an excluded DNS
+    // subtree and a directoryName.
+    {
+        let host = DEVICE_URI_PREFIX
+            .split("//")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap();
+        let mut permitted = Writer::new();
+        permitted.sequence(|w| {
+            w.implicit(6, false, host.as_bytes());
+        });
+        permitted.sequence(|w| {
+            w.implicit(1, false, b".fuzz.example");
+        });
+        permitted.sequence(|w| {
+            w.implicit(2, false, b"fuzz.example");
+        });
+        permitted.sequence(|w| {
+            w.implicit(7, false, &[192, 0, 2, 0, 255, 255, 255, 0]);
+        });
+        let mut excluded = Writer::new();
+        excluded.sequence(|w| {
+            w.implicit(2, false, b"bad.fuzz.example");
+        });
+        let mut nc = Writer::new();
+        nc.sequence(|w| {
+            w.implicit(0, true, &permitted.into_vec());
+            w.implicit(1, true, &excluded.into_vec());
+        });
+        let nc = nc.into_vec();
+        for (critical, serial) in [(false, 40u8), (true, 41)] {
+            let key = p256();
+            let cert = issue(
+                &int,
+                valid(CertificateBuilder::new(&format!("CN=Constrained {serial},{O}")))
+                    .ca(None)
+                    .serial(&[serial])
+                    .raw_extension("2.5.29.30", critical, nc.clone()),
+                &key,
+            );
+            let sub = Ca { cert, key };
+            let k = p256();
+            let inside = issue(
+                &sub,
+                client_builder("inside", 18)
+                    .san(San::Dns("device.fuzz.example".into()))
+                    .san(San::Email("d@x.fuzz.example".into())),
+                &k,
+            );
+            let outside = issue(
+                &sub,
+                client_builder("outside", 19).san(San::Dns("bad.fuzz.example".into())),
+                &k,
+            );
+            let tag = if critical { "critical" } else { "noncritical" };
+            out.chain(
+                &format!("nc-{tag}-inside"),
+                &concat(&[&inside, &sub.cert, &int.cert]),
+            );
+            out.chain(
+                &format!("nc-{tag}-outside"),
+                &concat(&[&outside, &sub.cert, &int.cert]),
+            );
+        }
+    }
     // Nine intermediates (mbedTLS allows 8).
     {
         let mut cas = vec![sub_ca(&ca, "Long 1", None, 30)];

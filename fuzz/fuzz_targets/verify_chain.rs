@@ -4,8 +4,8 @@
 //! callback, each with and without a client-authorization policy.
 //!
 //! Invariants: no panic; a success has no flag anywhere the hook looked, the roles and
-//! the hook agree, the top is the configured CA, every issuer is strictly a CA, the
-//! policy accepts what it admitted; a policy only ever removes successes; a failure
+//! the hook agree, the top is the configured CA, every issuer is strictly a CA, every
+//! CA's nameConstraints hold below it, the policy accepts what it admitted; a policy only ever removes successes; a failure
 //! always says why.
 #![no_main]
 

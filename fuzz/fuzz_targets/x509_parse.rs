@@ -7,6 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mbedtls_verify::name_constraints::NameConstraints;
 use mbedtls_verify::x509::{
     AttributeKind, BasicConstraints, CertChain, CertRef, ExtendedKeyUsage, SignatureAlgorithm,
 };
@@ -119,6 +120,15 @@ fn chain(chain: &CertChain) {
     assert_eq!(chain.is_empty(), n == 0);
     for c in chain.iter() {
         accessors(c);
+    }
+    // nameConstraints of every certificate, checked against every certificate (any
+    // outcome; no panic, and the same answer twice).
+    for ca in chain.iter().take(8) {
+        if let Ok(Some(nc)) = NameConstraints::of(&ca) {
+            for c in chain.iter().take(8) {
+                assert_eq!(nc.check(&c), nc.check(&c));
+            }
+        }
     }
     if n > 0 {
         let pem = chain.to_pem();

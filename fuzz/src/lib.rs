@@ -273,6 +273,23 @@ pub fn check_accepted(
             c.basic_constraints()
         );
     }
+    // Every CA's nameConstraints hold for everything below it (self-issued
+    // intermediates exempt, the leaf never).
+    for (i, ca) in chain.iter().enumerate().skip(1) {
+        let nc = mbedtls_verify::name_constraints::NameConstraints::of(ca);
+        let nc = nc.expect("accepted a CA with a malformed nameConstraints");
+        let Some(nc) = nc else { continue };
+        for (j, c) in chain.iter().enumerate().take(i) {
+            if j > 0 && c.is_self_issued() {
+                continue;
+            }
+            assert_eq!(
+                nc.check(c),
+                Ok(()),
+                "accepted depth {j} outside the nameConstraints of depth {i}"
+            );
+        }
+    }
     for call in calls {
         assert!(
             !call.rejected,

@@ -23,6 +23,8 @@
 #include "mbedtls/pk.h"
 #include "mbedtls/x509_crt.h"
 #include "mbedtls/x509_crl.h"
+#include "mbedtls/pem.h"
+#include "mbedtls/asn1.h"
 #include "mbedtls/ssl.h"
 #include "psa/crypto.h"
 #if defined(MBEDTLS_ECP_C)
@@ -411,19 +413,81 @@ void mv_crt_free(mv_cert *crt)
     }
 }
 
+/* mbedTLS 3.6 implements no nameConstraints and refuses a certificate whose
+ * nameConstraints extension (2.5.29.30) is critical. Certificates parsed through this
+ * shim accept that one extension, critical or not, because the Rust verify callback,
+ * which every verification of this crate installs, enforces it from the certificate's
+ * DER on everything issued below (mbedtls_verify::name_constraints). Every other
+ * unknown critical extension still fails the parse; unknown non-critical ones are
+ * skipped as before. Peer chains received in a handshake are parsed by mbedTLS itself,
+ * so an intermediate with a critical nameConstraints still fails closed there. */
+static int mv_crt_ext_cb(void *ctx, const mbedtls_x509_crt *crt, const mbedtls_x509_buf *oid,
+                         int critical, const unsigned char *p, const unsigned char *end)
+{
+    static const unsigned char name_constraints[] = { 0x55, 0x1d, 0x1e };
+    (void) ctx;
+    (void) crt;
+    (void) critical;
+    (void) p;
+    (void) end;
+    if (oid->len == sizeof(name_constraints) &&
+        memcmp(oid->p, name_constraints, sizeof(name_constraints)) == 0) {
+        return 0;
+    }
+    return MBEDTLS_ERROR_ADD(MBEDTLS_ERR_X509_INVALID_EXTENSIONS,
+                             MBEDTLS_ERR_ASN1_UNEXPECTED_TAG);
+}
+
 int mv_crt_parse_der(mv_cert *chain, const uint8_t *buf, size_t len)
 {
-    return mbedtls_x509_crt_parse_der(chain, buf, len);
+    return mbedtls_x509_crt_parse_der_with_ext_cb(chain, buf, len, 1, mv_crt_ext_cb, NULL);
 }
 
 int mv_crt_parse_der_nocopy(mv_cert *chain, const uint8_t *buf, size_t len)
 {
-    return mbedtls_x509_crt_parse_der_nocopy(chain, buf, len);
+    return mbedtls_x509_crt_parse_der_with_ext_cb(chain, buf, len, 0, mv_crt_ext_cb, NULL);
 }
 
-int mv_crt_parse(mv_cert *chain, const uint8_t *buf, size_t len)
+int mv_crt_parse_pem(mv_cert *chain, const uint8_t *buf, size_t len)
 {
-    return mbedtls_x509_crt_parse(chain, buf, len);
+#if defined(MBEDTLS_PEM_PARSE_C)
+    int found = 0;
+    if (buf == NULL || len == 0 || buf[len - 1] != '\0') {
+        return MBEDTLS_ERR_X509_BAD_INPUT_DATA;
+    }
+    /* Every CERTIFICATE block, in order; the first bad one fails the whole call. */
+    while (len > 1) {
+        mbedtls_pem_context pem;
+        size_t used = 0;
+        size_t der_len = 0;
+        const unsigned char *der;
+        int ret;
+        mbedtls_pem_init(&pem);
+        ret = mbedtls_pem_read_buffer(&pem, "-----BEGIN CERTIFICATE-----",
+                                      "-----END CERTIFICATE-----", buf, NULL, 0, &used);
+        if (ret == MBEDTLS_ERR_PEM_NO_HEADER_FOOTER_PRESENT) {
+            mbedtls_pem_free(&pem);
+            break;
+        }
+        if (ret == 0) {
+            der = mbedtls_pem_get_buffer(&pem, &der_len);
+            ret = mv_crt_parse_der(chain, der, der_len);
+        }
+        mbedtls_pem_free(&pem);
+        if (ret != 0) {
+            return ret;
+        }
+        found++;
+        buf += used;
+        len -= used;
+    }
+    return found > 0 ? 0 : MBEDTLS_ERR_X509_CERT_UNKNOWN_FORMAT;
+#else
+    (void) chain;
+    (void) buf;
+    (void) len;
+    return MBEDTLS_ERR_X509_FEATURE_UNAVAILABLE;
+#endif
 }
 
 mv_cert *mv_crt_next(const mv_cert *crt)
@@ -972,12 +1036,6 @@ int mv_ssl_send_fatal_alert(mv_ssl *ssl, uint8_t description)
 uint32_t mv_ssl_verify_result(const mv_ssl *ssl)
 {
     return mbedtls_ssl_get_verify_result(ssl);
-}
-
-const mv_cert *mv_ssl_peer_chain_pending(const mv_ssl *ssl)
-{
-    const mbedtls_ssl_session *s = ssl->MBEDTLS_PRIVATE(session_negotiate);
-    return s != NULL ? s->MBEDTLS_PRIVATE(peer_cert) : NULL;
 }
 
 const mv_cert *mv_ssl_peer_cert(const mv_ssl *ssl)

@@ -130,12 +130,14 @@ uint32_t mv_features(void);
 /* ---- Certificates ------------------------------------------------------ */
 mv_cert *mv_crt_new(void);
 void mv_crt_free(mv_cert *crt);
+/* One DER certificate. Accepts a nameConstraints extension even when critical (the
+ * crate's verify callback enforces it); any other unknown critical extension fails. */
 int mv_crt_parse_der(mv_cert *chain, const uint8_t *buf, size_t len);
-/* buf must stay valid and unchanged for the life of chain. */
+/* As mv_crt_parse_der; buf must stay valid and unchanged for the life of chain. */
 int mv_crt_parse_der_nocopy(mv_cert *chain, const uint8_t *buf, size_t len);
-/* PEM (buf NUL-terminated, len counts the NUL) or DER; returns the number of
- * certificates that failed to parse (>0) or a negative error. */
-int mv_crt_parse(mv_cert *chain, const uint8_t *buf, size_t len);
+/* Every CERTIFICATE block of a PEM text (buf NUL-terminated, len counts the NUL), each
+ * as mv_crt_parse_der. 0 when all parsed (at least one), else the first error. */
+int mv_crt_parse_pem(mv_cert *chain, const uint8_t *buf, size_t len);
 /* Next certificate of a chain, or NULL. An empty (unparsed) head also yields NULL
  * from mv_crt_is_empty. */
 mv_cert *mv_crt_next(const mv_cert *crt);
@@ -229,8 +231,6 @@ int mv_ssl_close_notify(mv_ssl *ssl);
 /* Send a fatal alert (MBEDTLS_SSL_ALERT_MSG_* description, e.g. 49 access_denied). */
 int mv_ssl_send_fatal_alert(mv_ssl *ssl, uint8_t description);
 uint32_t mv_ssl_verify_result(const mv_ssl *ssl);
-/* The peer chain being verified during the handshake (for the verify hook), or NULL. */
-const mv_cert *mv_ssl_peer_chain_pending(const mv_ssl *ssl);
 const mv_cert *mv_ssl_peer_cert(const mv_ssl *ssl);
 uint32_t mv_ssl_version(const mv_ssl *ssl);           /* 0x0303, 0x0304, 0 unknown */
 const char *mv_ssl_ciphersuite(const mv_ssl *ssl);

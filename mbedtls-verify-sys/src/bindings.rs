@@ -406,7 +406,7 @@ unsafe extern "C" {
     ) -> ::core::ffi::c_int;
 }
 unsafe extern "C" {
-    pub fn mv_crt_parse(
+    pub fn mv_crt_parse_pem(
         chain: *mut mv_cert,
         buf: *const u8,
         len: usize,
@@ -699,9 +699,6 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn mv_ssl_verify_result(ssl: *const mv_ssl) -> u32;
-}
-unsafe extern "C" {
-    pub fn mv_ssl_peer_chain_pending(ssl: *const mv_ssl) -> *const mv_cert;
 }
 unsafe extern "C" {
     pub fn mv_ssl_peer_cert(ssl: *const mv_ssl) -> *const mv_cert;

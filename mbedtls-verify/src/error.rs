@@ -89,6 +89,10 @@ pub enum Reason {
     /// A certificate above the leaf is not a CA by a strict reading of its
     /// basicConstraints (see `x509::BasicConstraints`).
     NotACa { depth: u32 },
+    /// The certificate at `depth` is outside the nameConstraints of a CA above it, or a
+    /// CA's nameConstraints cannot be enforced (malformed or unsupported): see
+    /// [`name_constraints`](crate::name_constraints).
+    NameConstraints { depth: u32, detail: String },
     /// The client-authorization policy rejected the chain.
     Policy(Vec<String>),
     /// No wall clock is known and time checks were not explicitly disabled.
@@ -122,6 +126,10 @@ impl fmt::Display for Reason {
             Reason::NotACa { depth } => write!(
                 f,
                 "the certificate at depth {depth} issues others but is not a CA (basicConstraints)"
+            ),
+            Reason::NameConstraints { depth, detail } => write!(
+                f,
+                "the certificate at depth {depth} fails the name constraints of a CA above it: {detail}"
             ),
             Reason::Policy(why) => write!(f, "not authorized by policy: {}", why.join("; ")),
             Reason::NoClock => {

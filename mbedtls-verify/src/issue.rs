@@ -826,10 +826,23 @@ mod tests {
         assert!(exts.iter().any(|e| e.oid == oid::SUBJECT_KEY_IDENTIFIER));
         assert!(exts.iter().any(|e| e.oid == oid::AUTHORITY_KEY_IDENTIFIER));
 
-        // mbedTLS refuses a certificate with a critical extension it does not know.
-        let critical = builder("CN=ca")
+        // A critical nameConstraints parses (the verify path enforces it, see
+        // name_constraints); any other critical extension mbedTLS does not know fails.
+        let nc_critical = builder("CN=ca")
             .ca(None)
-            .raw_extension("2.5.29.30", true, nc);
+            .raw_extension("2.5.29.30", true, nc.clone())
+            .self_signed(&key)
+            .unwrap();
+        let ca = nc_critical.first().unwrap();
+        assert!(
+            ca.extensions()
+                .flatten()
+                .any(|e| e.oid == oid::NAME_CONSTRAINTS && e.critical)
+        );
+        let critical =
+            builder("CN=ca")
+                .ca(None)
+                .raw_extension("1.3.6.1.4.1.55555.1", true, vec![0x05, 0x00]);
         let der = critical.self_signed_der(&key).unwrap();
         assert!(matches!(
             CertChain::from_der(&der),

@@ -196,7 +196,6 @@ pub(crate) unsafe extern "C" fn ca_cb_trampoline(
             let raw = list.into_raw();
             // SAFETY: out-pointer from mbedTLS, which now owns the list.
             unsafe { *candidates = raw };
-            last_candidates::set(raw);
             (0, None)
         }
         Ok(Err(e)) => (
@@ -205,46 +204,10 @@ pub(crate) unsafe extern "C" fn ca_cb_trampoline(
         ),
         Err(()) => (sys::MV_ERR_CALLBACK_PANIC, Some(Reason::CallbackPanicked)),
     };
-    if rc != 0 {
-        last_candidates::set(core::ptr::null_mut());
-    }
     if let (true, Some(f)) = (cx.record, failure) {
         // SAFETY: record is true only for offline verification, where the context is
         // exclusive to this call chain (see CaCtx); no other reference is live now.
         unsafe { (*(ctx as *mut CaCtx)).failure.get_or_insert(f) };
     }
     rc
-}
-
-/// The candidate list this thread's CA callback handed to mbedTLS last.
-///
-/// mbedTLS keeps the list of the last CA-callback call of a verification alive until the
-/// verify hook has run (`ver_chain.trust_ca_cb_result`), and the trust anchor at the top
-/// of the chain is a node of that list. When the peer's chain cannot be located (TLS 1.2
-/// attaches it to the session only after verification), the hook's role mapping walks
-/// this list to recognise the anchor. The pointer is replaced by every CA-callback call
-/// and cleared at the end of every chain, so it only ever names the list of the
-/// verification running on this thread. Only with `std` (thread-local storage); without
-/// it the anchor is then reported as `intermediate` (fail safe).
-pub(crate) mod last_candidates {
-    use crate::sys;
-
-    #[cfg(feature = "std")]
-    std::thread_local! {
-        static LAST: core::cell::Cell<*mut sys::mv_cert> = const { core::cell::Cell::new(core::ptr::null_mut()) };
-    }
-
-    pub(crate) fn set(p: *mut sys::mv_cert) {
-        #[cfg(feature = "std")]
-        LAST.with(|l| l.set(p));
-        #[cfg(not(feature = "std"))]
-        let _ = p;
-    }
-
-    pub(crate) fn get() -> *mut sys::mv_cert {
-        #[cfg(feature = "std")]
-        return LAST.with(|l| l.get());
-        #[cfg(not(feature = "std"))]
-        core::ptr::null_mut()
-    }
 }

@@ -14,9 +14,7 @@ use crate::profile::SecurityProfile;
 use crate::sync::Arc;
 use crate::sys;
 use crate::trust::Trust;
-use crate::verify::{
-    PeerChain, Role, Scope, TraceEntry, VerifyFlags, VerifyHook, verify_trampoline,
-};
+use crate::verify::{Role, Scope, TraceEntry, VerifyFlags, VerifyHook, verify_trampoline};
 use crate::x509::{CertChain, CertRef};
 
 /// When certificates must be valid.
@@ -225,15 +223,11 @@ impl Verifier {
             );
         }
 
-        let mut scope = Scope::new(
-            self.trust.clone(),
-            self.hook.clone(),
-            PeerChain::Chain(chain.as_ptr()),
-        );
+        let mut scope = Scope::new(self.trust.clone(), self.hook.clone());
         scope.collect = true;
         scope.policy = self.policy.clone();
         scope.ignore_time = self.ignore_time;
-        scope.name_check = cn.is_some();
+        scope.server_name = cn.is_some().then(|| self.name.clone()).flatten();
         scope.trace = traced.then(Vec::new);
         let profile = self.profile.to_c();
         let cn_ptr = cn.as_ref().map_or(core::ptr::null(), |c| c.as_ptr());
@@ -281,7 +275,6 @@ impl Verifier {
                     )
                 };
                 ca_failure = cx.failure;
-                crate::trust::last_candidates::set(core::ptr::null_mut());
                 rc
             }
         };

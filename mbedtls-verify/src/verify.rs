@@ -31,12 +31,14 @@ use core::ffi::c_void;
 use core::fmt;
 use core::ptr::NonNull;
 
+use crate::der::oid;
 use crate::error::Reason;
+use crate::name_constraints::NameConstraints;
 use crate::policy::{AllowRule, ClientPolicy};
 use crate::sync::Arc;
 use crate::sys;
 use crate::trust::Trust;
-use crate::x509::{CertRef, SubjectAltName};
+use crate::x509::{CertRef, IpAddress, SubjectAltName};
 
 bitflags::bitflags! {
     /// mbedTLS's verification failure flags (`MBEDTLS_X509_BADCERT_*`, `MBEDTLS_X509_BADCRL_*`).
@@ -334,20 +336,11 @@ impl fmt::Debug for VerifyHook {
 /// Longest chain mbedTLS builds: leaf + MBEDTLS_X509_MAX_INTERMEDIATE_CA + anchor.
 const MAX_CHAIN: usize = sys::MBEDTLS_X509_MAX_INTERMEDIATE_CA as usize + 2;
 
-/// Where the peer's chain is, to tell its certificates from trusted ones.
-pub(crate) enum PeerChain {
-    /// Offline verification: the chain being verified.
-    Chain(*const sys::mv_cert),
-    /// A TLS handshake: the chain the peer sent, read from the context when needed.
-    Ssl(*const sys::mv_ssl),
-}
-
 /// Per-verification (offline) or per-connection (TLS) state of the hook trampoline.
 /// It is owned by one verification at a time and only ever accessed by it.
 pub(crate) struct Scope {
     pub(crate) hook: Option<VerifyHook>,
     pub(crate) trust: Trust,
-    pub(crate) peer: PeerChain,
     /// Runs on the whole chain (leaf first) once mbedTLS found no failure.
     pub(crate) policy: Option<Arc<ClientPolicy>>,
     /// The allow rule that admitted the chain in the last verification.
@@ -355,9 +348,9 @@ pub(crate) struct Scope {
     /// Remaining flags at the end make the verification fail fatally (TLS "optional" mode
     /// would otherwise forgive them).
     pub(crate) fatal_on_flags: bool,
-    /// A server name is being checked: a leaf without a DNS or IP subjectAltName fails
-    /// the check (mbedTLS would fall back to the subject CN, which RFC 6125 deprecates).
-    pub(crate) name_check: bool,
+    /// The server name being checked. mbedTLS checks it too; the leaf must also pass
+    /// [`leaf_matches_name`], which closes two gaps of mbedTLS's check.
+    pub(crate) server_name: Option<String>,
     /// Ignore validity dates (explicit opt-out; reported in the result).
     pub(crate) ignore_time: bool,
     /// Copy the verified chain (offline verifier) — allocates, so off for TLS.
@@ -367,6 +360,8 @@ pub(crate) struct Scope {
     chain: [*mut sys::mv_cert; MAX_CHAIN],
     roles: [Role; MAX_CHAIN],
     len: usize,
+    /// Bit i: the recorded chain[i] (a CA) carries nameConstraints.
+    constrained: u16,
     merged: u32,
     pub(crate) reasons: Vec<Reason>,
     pub(crate) collected: Vec<(Vec<u8>, Role)>,
@@ -383,21 +378,21 @@ pub struct TraceEntry {
 }
 
 impl Scope {
-    pub(crate) fn new(trust: Trust, hook: Option<VerifyHook>, peer: PeerChain) -> Self {
+    pub(crate) fn new(trust: Trust, hook: Option<VerifyHook>) -> Self {
         Scope {
             hook,
             trust,
-            peer,
             policy: None,
             accepted: None,
             fatal_on_flags: false,
-            name_check: false,
+            server_name: None,
             ignore_time: false,
             collect: false,
             last_depth: None,
             chain: [core::ptr::null_mut(); MAX_CHAIN],
             roles: [Role::Leaf; MAX_CHAIN],
             len: 0,
+            constrained: 0,
             merged: 0,
             reasons: Vec::new(),
             collected: Vec::new(),
@@ -407,6 +402,7 @@ impl Scope {
 
     fn begin(&mut self) {
         self.len = 0;
+        self.constrained = 0;
         self.merged = 0;
         self.accepted = None;
         self.reasons.clear();
@@ -416,70 +412,73 @@ impl Scope {
         }
     }
 
-    fn peer_head(&self) -> *const sys::mv_cert {
-        match self.peer {
-            PeerChain::Chain(p) => p,
-            // SAFETY: the pointer is the live TLS context that is running this handshake.
-            PeerChain::Ssl(ssl) => unsafe { sys::mv_ssl_peer_chain_pending(ssl) },
-        }
-    }
-
-    /// Whether `crt` is one of the certificates the peer sent (pointer identity).
-    fn peer_contains(&self, crt: *const sys::mv_cert) -> bool {
-        let mut cur = self.peer_head();
-        while !cur.is_null() {
-            if cur == crt {
-                return true;
-            }
-            // SAFETY: cur is a node of the live peer list.
-            cur = unsafe { sys::mv_crt_next(cur) };
-        }
-        false
-    }
-
-    /// Whether the top of a chain (depth > 0) is a trust anchor. mbedTLS ends a chain at
-    /// the first trusted parent, so the top is an anchor exactly when it is not one of
-    /// the certificates the peer sent (pointer identity). When the peer's list is not
-    /// known (verification installed on a foreign config), static anchors are compared
-    /// by DER identity and CA-callback results are never called anchors (fail safe).
-    fn top_is_trusted(&self, cert: CertRef<'_>) -> bool {
-        if !self.peer_head().is_null() {
-            return !self.peer_contains(cert.as_ptr());
-        }
-        match &self.trust {
-            Trust::Anchors(_) => self.trust.anchors_contain(cert.der()),
-            #[cfg(mbedtls_ca_cb)]
-            Trust::Callback(_) => {
-                // The anchor is a node of the CA callback's last list (see
-                // trust::last_candidates), alive until mbedTLS returns.
-                let mut cur: *const sys::mv_cert = crate::trust::last_candidates::get();
-                while !cur.is_null() {
-                    if cur == cert.as_ptr().cast_const() {
-                        return true;
-                    }
-                    // SAFETY: cur is a node of the list mbedTLS holds for this verification.
-                    cur = unsafe { sys::mv_crt_next(cur) };
-                }
-                false
-            }
-        }
-    }
-
+    /// The role of a certificate in the chain mbedTLS built. mbedTLS builds it upwards
+    /// and stops either at the first trusted parent, or at a certificate for which it
+    /// found no parent, which it flags `NOT_TRUSTED` (`x509_crt_verify_chain`); a parent
+    /// with a bad signature flags its child, never itself. So the top of a chain above the
+    /// leaf is a trust anchor exactly when mbedTLS did not flag it `NOT_TRUSTED` — whether
+    /// the anchor came from the static list or from a CA callback, and whether or not the
+    /// peer's list is known (TLS 1.2 attaches it to the session only after verification;
+    /// a foreign config never shows it). `flags` are mbedTLS's own at this point: the
+    /// hook has not seen this certificate yet.
     fn role_of(&self, cert: CertRef<'_>, depth: u32, is_top: bool, flags: u32) -> Role {
+        let untrusted = flags & sys::MBEDTLS_X509_BADCERT_NOT_TRUSTED != 0;
         match (is_top, depth) {
             (true, 0) => {
-                let trusted = flags & sys::MBEDTLS_X509_BADCERT_NOT_TRUSTED == 0
-                    && self.trust.anchors_contain(cert.der());
+                let trusted = !untrusted && self.trust.anchors_contain(cert.der());
                 if trusted {
                     Role::TrustedLeaf
                 } else {
                     Role::Leaf
                 }
             }
-            (true, _) if self.top_is_trusted(cert) => Role::TrustAnchor,
+            (true, _) if !untrusted => Role::TrustAnchor,
             (_, 0) => Role::Leaf,
             _ => Role::Intermediate,
         }
+    }
+
+    /// nameConstraints, which mbedTLS 3.6 does not implement (RFC 5280 4.2.1.10 and
+    /// 6.1.3 b/c): the constraints of every CA above `cert` apply to it, except to a
+    /// self-issued intermediate. A CA whose nameConstraints is malformed or uses a form
+    /// this crate cannot enforce fails here, at its own turn (fail closed; with a
+    /// critical extension the shim's parser already let it through for this check).
+    /// Returns whether `cert` (a CA) carries nameConstraints itself. Costs one
+    /// extension scan per CA when no CA is constrained; allocates only to describe a
+    /// failure.
+    fn check_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, String> {
+        let own = if depth > 0 {
+            NameConstraints::of(&cert)
+                .map_err(|e| alloc::format!("its own nameConstraints: {e}"))?
+                .is_some()
+        } else {
+            // The leaf's own constraints restrict nothing (RFC 5280 allows them only in
+            // CA certificates). A non-critical one is skipped, as mbedTLS skips it; a
+            // critical one mbedTLS would refuse to parse, and the shim let it through
+            // only for enforcement, so it fails here.
+            if cert
+                .extensions()
+                .any(|e| e.is_ok_and(|e| e.oid == oid::NAME_CONSTRAINTS && e.critical))
+            {
+                return Err(
+                    "a critical nameConstraints extension in an end-entity certificate".into(),
+                );
+            }
+            false
+        };
+        if self.constrained == 0 || (depth > 0 && cert.is_self_issued()) {
+            return Ok(own);
+        }
+        for i in (0..self.len).filter(|i| self.constrained & (1 << i) != 0) {
+            // SAFETY: every recorded pointer is alive until mbedTLS returns.
+            let ca = unsafe { CertRef::from_raw(NonNull::new_unchecked(self.chain[i])) };
+            if let Some(nc) = NameConstraints::of(&ca).map_err(|e| alloc::format!("{e}"))? {
+                nc.check(&cert).map_err(|e| {
+                    alloc::format!("{e} (constraint of {})", ca.subject().to_string_lossy())
+                })?;
+            }
+        }
+        Ok(own)
     }
 
     /// The body of the trampoline. Returns 0 or a fatal error code.
@@ -491,11 +490,6 @@ impl Scope {
             self.begin();
         }
         self.last_depth = if depth == 0 { None } else { Some(depth) };
-        if depth == 0 {
-            // The chain ends here: the CA callback's list must not outlive it in our state.
-            #[cfg(mbedtls_ca_cb)]
-            crate::trust::last_candidates::set(core::ptr::null_mut());
-        }
         let role = self.role_of(cert, depth, is_top, *flags);
 
         if self.ignore_time {
@@ -516,12 +510,17 @@ impl Scope {
                 return sys::MV_ERR_UNVERIFIED;
             }
         }
+        let constrained = match self.check_name_constraints(cert, depth) {
+            Ok(c) => c,
+            Err(detail) => {
+                self.reasons.push(Reason::NameConstraints { depth, detail });
+                self.last_depth = None;
+                return sys::MV_ERR_UNVERIFIED;
+            }
+        };
 
-        if depth == 0 && self.name_check {
-            let has_name = cert
-                .subject_alt_names()
-                .any(|san| matches!(san, SubjectAltName::Dns(_) | SubjectAltName::Ip(_)));
-            if !has_name {
+        if let (0, Some(name)) = (depth, &self.server_name) {
+            if !leaf_matches_name(cert, name) {
                 *flags |= sys::MBEDTLS_X509_BADCERT_CN_MISMATCH;
             }
         }
@@ -555,6 +554,9 @@ impl Scope {
             });
         }
         if self.len < MAX_CHAIN {
+            if constrained {
+                self.constrained |= 1 << self.len;
+            }
             self.chain[self.len] = crt.as_ptr();
             self.roles[self.len] = role;
             self.len += 1;
@@ -605,6 +607,39 @@ impl Scope {
     }
 }
 
+/// Whether a leaf's subjectAltName covers `name`, the server name of a TLS client or an
+/// offline verification (RFC 6125 / RFC 9525), as a second check after mbedTLS's own:
+///
+/// - only DNS and IP subjectAltNames count: no fallback to the subject CN, which mbedTLS
+///   3.6 uses when a certificate has no subjectAltName at all;
+/// - a wildcard is one whole leftmost label (`*.example.com` covers `a.example.com`, not
+///   `example.com` nor `a.b.example.com`), and it must stand over at least two labels:
+///   `*.com` covers nothing. mbedTLS honours `*.com`; without a public-suffix list two
+///   labels is the line this crate draws (a CA issuing `*.co.uk` is not caught).
+///
+/// DNS names compare ASCII case-insensitively; a name that parses as an IP address
+/// matches only an IP subjectAltName with the same bytes.
+pub(crate) fn leaf_matches_name(cert: CertRef<'_>, name: &str) -> bool {
+    let ip = IpAddress::parse(name);
+    cert.subject_alt_names().any(|san| match (san, ip) {
+        (SubjectAltName::Ip(a), Some(b)) => a == b,
+        (SubjectAltName::Dns(pattern), None) => dns_name_matches(pattern, name),
+        _ => false,
+    })
+}
+
+fn dns_name_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        None => pattern.eq_ignore_ascii_case(name),
+        Some(base) => {
+            base.contains('.')
+                && name.split_once('.').is_some_and(|(first, rest)| {
+                    !first.is_empty() && rest.eq_ignore_ascii_case(base)
+                })
+        }
+    }
+}
+
 /// The `f_vrfy` trampoline. `ctx` is a `*mut Scope` owned by the caller for the whole
 /// verification (offline) or connection (TLS), and used by nothing else meanwhile.
 pub(crate) unsafe extern "C" fn verify_trampoline(
@@ -648,9 +683,9 @@ impl fmt::Debug for DispatchBench {
 }
 
 impl DispatchBench {
-    pub fn new(hook: VerifyHook, trust: Trust, peer_head: CertRef<'_>) -> Self {
+    pub fn new(hook: VerifyHook, trust: Trust) -> Self {
         DispatchBench {
-            scope: Scope::new(trust, Some(hook), PeerChain::Chain(peer_head.as_ptr())),
+            scope: Scope::new(trust, Some(hook)),
         }
     }
 
@@ -667,5 +702,39 @@ impl DispatchBench {
             )
         };
         (rc, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_name_matches;
+
+    #[test]
+    fn dns_names_compare_case_insensitively() {
+        assert!(dns_name_matches("device.example.com", "DEVICE.Example.com"));
+        assert!(!dns_name_matches("device.example.com", "device.example.co"));
+        assert!(!dns_name_matches(
+            "device.example.com",
+            "device.example.com."
+        ));
+    }
+
+    #[test]
+    fn a_wildcard_is_one_leftmost_label() {
+        assert!(dns_name_matches("*.example.com", "a.example.com"));
+        assert!(dns_name_matches("*.Example.COM", "A.example.com"));
+        assert!(!dns_name_matches("*.example.com", "example.com"));
+        assert!(!dns_name_matches("*.example.com", "a.b.example.com"));
+        assert!(!dns_name_matches("*.example.com", ".example.com"));
+        // Not a wildcard label: taken literally.
+        assert!(!dns_name_matches("a*.example.com", "ab.example.com"));
+        assert!(!dns_name_matches("*", "com"));
+    }
+
+    #[test]
+    fn a_wildcard_over_a_single_label_covers_nothing() {
+        assert!(!dns_name_matches("*.com", "example.com"));
+        assert!(!dns_name_matches("*.local", "device.local"));
+        assert!(dns_name_matches("*.fleet.local", "device.fleet.local"));
     }
 }

@@ -41,7 +41,7 @@ use crate::profile::SecurityProfile;
 use crate::sync::Arc;
 use crate::sys;
 use crate::trust::Trust;
-use crate::verify::{PeerChain, Scope, VerifyFlags, VerifyHook, verify_trampoline};
+use crate::verify::{Scope, VerifyFlags, VerifyHook, verify_trampoline};
 
 /// Trust + hook + policy + profile, ready to be installed on foreign mbedTLS objects.
 pub struct ExternalVerification {
@@ -76,7 +76,7 @@ impl ExternalVerification {
             }),
             Trust::Anchors(_) => None,
         };
-        let mut scope = Scope::new(trust, hook, PeerChain::Chain(core::ptr::null()));
+        let mut scope = Scope::new(trust, hook);
         scope.policy = policy.map(Arc::new);
         scope.fatal_on_flags = true;
         Ok(Box::pin(ExternalVerification {
@@ -102,15 +102,10 @@ impl ExternalVerification {
     /// `ssl` must be a valid, set-up `mbedtls_ssl_context` of the mbedTLS this crate
     /// links, and the lifetime contract of the module documentation must hold.
     #[doc(alias = "mbedtls_ssl_set_verify")]
-    pub unsafe fn install_on_context(
-        mut self: Pin<&mut Self>,
-        ssl: *mut sys::mv_ssl,
-    ) -> Result<()> {
+    pub unsafe fn install_on_context(self: Pin<&mut Self>, ssl: *mut sys::mv_ssl) -> Result<()> {
         if ssl.is_null() {
             return Err(Error::InvalidInput("null mbedtls_ssl_context".into()));
         }
-        // SAFETY: pinned; only the peer-chain locator changes.
-        unsafe { self.as_mut().get_unchecked_mut().scope.peer = PeerChain::Ssl(ssl) };
         let scope = self.scope_ptr();
         // SAFETY: the caller guarantees ssl is valid and that self outlives it.
         unsafe { sys::mv_ssl_set_verify(ssl, Some(verify_trampoline), scope) };

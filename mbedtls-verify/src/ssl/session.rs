@@ -3,6 +3,7 @@
 
 use alloc::boxed::Box;
 use alloc::ffi::CString;
+use alloc::string::String;
 use alloc::vec;
 use core::ffi::{CStr, c_void};
 use core::fmt;
@@ -15,7 +16,7 @@ use crate::error::{Error, MbedtlsError, Reason, Result, VerifyError};
 use crate::policy::AllowRule;
 use crate::sync::Arc;
 use crate::sys;
-use crate::verify::{PeerChain, Scope, VerifyFlags, verify_trampoline};
+use crate::verify::{Scope, VerifyFlags, verify_trampoline};
 use crate::x509::{CertRef, Certs};
 
 /// TLS alert descriptions used when the crate refuses a peer after mbedTLS accepted it.
@@ -150,14 +151,10 @@ impl<T: Transport> Session<T> {
         };
         let verifies = !session.config.server || session.config.client_auth != ClientAuth::None;
         if let (true, Some(trust)) = (verifies, session.config.trust.clone()) {
-            let mut scope = Box::new(Scope::new(
-                trust,
-                session.config.hook.clone(),
-                PeerChain::Ssl(p),
-            ));
+            let mut scope = Box::new(Scope::new(trust, session.config.hook.clone()));
             scope.policy = session.config.policy.clone();
             scope.fatal_on_flags = true;
-            scope.name_check = matches!(hostname, Some(Some(_)));
+            scope.server_name = hostname.flatten().map(String::from);
             let scope_ptr = (&mut *scope as *mut Scope).cast::<c_void>();
             session.scope = Some(scope);
             // SAFETY: the boxed scope lives as long as the session (freed after ssl);
@@ -180,10 +177,6 @@ impl<T: Transport> Session<T> {
             self.io.blocked = false;
             // SAFETY: valid context; the transport and scope it uses are alive.
             let rc = unsafe { sys::mv_ssl_handshake(self.ssl.as_ptr()) };
-            // Whatever list a CA callback handed over during this step is mbedTLS's to
-            // free now: forget it (see trust::last_candidates).
-            #[cfg(mbedtls_ca_cb)]
-            crate::trust::last_candidates::set(core::ptr::null_mut());
             if rc == 0 {
                 break;
             }

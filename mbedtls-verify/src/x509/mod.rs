@@ -114,16 +114,11 @@ impl CertChain {
         buf.extend_from_slice(pem);
         buf.push(0);
         // SAFETY: buf is NUL-terminated and its length counts the NUL, as PEM parsing needs.
-        let rc = unsafe { sys::mv_crt_parse(self.ptr.as_ptr(), buf.as_ptr(), buf.len()) };
-        let rc = cvt(rc).map_err(|code| Error::Parse {
+        let rc = unsafe { sys::mv_crt_parse_pem(self.ptr.as_ptr(), buf.as_ptr(), buf.len()) };
+        cvt(rc).map_err(|code| Error::Parse {
             what: "certificate (PEM)",
             code,
         })?;
-        if rc > 0 {
-            return Err(Error::InvalidInput(alloc::format!(
-                "{rc} PEM certificate(s) could not be parsed"
-            )));
-        }
         if self.len() == before {
             return Err(Error::InvalidInput("no certificate in PEM input".into()));
         }
