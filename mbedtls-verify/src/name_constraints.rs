@@ -17,7 +17,12 @@
 //! `rfc822Name`; and, when the certificate has no `dNSName` SAN, every subject
 //! commonName that looks like a host name (letters, digits, `-`, `_`, dots, at least one
 //! dot, optionally a leading `*.`) as a `dNSName`, because mbedTLS matches the hostname
-//! against the commonName when there is no subjectAltName.
+//! against the commonName when there is no subjectAltName. (Where mbedTLS's hostname
+//! check is the only one, the crate's verify callback also takes a single-label
+//! commonName such as `gateway` as a `dNSName` when the certificate has no
+//! subjectAltName at all.) mbedTLS also compares the hostname with every URI
+//! subjectAltName as text, so a URI spelled as a host name (`bank.example`) or an IP
+//! address is also checked as a `dNSName` or an `iPAddress`.
 //!
 //! Excluded subtrees are checked first: a name inside any excluded subtree of its form
 //! is [`Excluded`](NameConstraintError::Excluded). Then, for every form with at least one
@@ -38,12 +43,16 @@
 //! - `uniformResourceIdentifier`: the constraint applies to the host of the URI's
 //!   authority (userinfo and port removed): `host` exactly, `.host` any subdomain.
 //! - `iPAddress`: address and mask (8 bytes for IPv4, 32 for IPv6; the mask must be a
-//!   prefix); a 4-byte address only matches IPv4 constraints, 16 bytes only IPv6.
+//!   prefix); a 4-byte address only matches IPv4 constraints, 16 bytes only IPv6, except
+//!   that against an excluded subtree an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) and
+//!   its IPv4 address stand for each other.
 //! - `directoryName`: the constraint's RDNs must be a prefix of the name's. Against a
 //!   permitted subtree RDNs are compared byte for byte (DER), which may reject a name
 //!   that differs only in string type or case; against an excluded subtree they are
-//!   compared loosely (same attribute types, values equal ignoring string type, case and
-//!   insignificant spaces), which may exclude more. Both err on the side of rejecting.
+//!   compared loosely (same attribute types, values equal ignoring string type, case,
+//!   insignificant spaces, the invisible characters LDAP StringPrep maps to nothing and
+//!   the fullwidth forms of ASCII), which may exclude more. Both err on the side of
+//!   rejecting.
 //!
 //! # Fail-closed choices
 //!
@@ -68,12 +77,16 @@
 //!   without exactly one `@`, and a subject `emailAddress` that is not printable ASCII
 //!   are `Malformed`.
 //! - A URI whose host cannot be compared (no authority, an empty host, an IP literal in
-//!   `[..]`, percent-encoding or other characters outside host names) is `Unsupported`
-//!   when any URI constraint exists.
+//!   `[..]`, percent-encoding or other characters outside host names, a userinfo with
+//!   characters RFC 3986 does not allow there such as `\`) is `Unsupported` when any URI
+//!   constraint exists.
 //! - A name that mbedTLS may match against an IP address is checked as one: a `dNSName`
 //!   that parses as an IP address is checked against `iPAddress` constraints too, and a
 //!   subject commonName that parses as one (when there is no `dNSName` SAN) is checked
-//!   as an `iPAddress` instead of as a `dNSName`.
+//!   as an `iPAddress` instead of as a `dNSName`. A host name that does not parse as an
+//!   IP address but ends in a number (`10.1`, `0x0a.0.0.1`: IPv4 addresses to
+//!   `inet_aton` and URL parsers) is `Unsupported` when any `iPAddress` constraint
+//!   exists.
 //!
 //! `parse` and `check` never allocate and never panic: they iterate over the borrowed
 //! DER of the extension and of the certificate.
@@ -255,8 +268,20 @@ impl<'a> NameConstraints<'a> {
     /// [`Excluded`](NameConstraintError::Excluded) even when another name is also not
     /// permitted.
     pub fn check(&self, cert: &CertRef<'_>) -> Result<(), NameConstraintError> {
+        self.check_names(cert, false)
+    }
+
+    /// As [`check`](Self::check); with `any_host_cn`, a subject commonName of a
+    /// certificate without subjectAltName is taken as a `dNSName` whenever it is spelled
+    /// like a host name, also without a dot (`gateway`): for verifications where
+    /// mbedTLS's hostname check, which falls back to the commonName, is the only one.
+    pub(crate) fn check_names(
+        &self,
+        cert: &CertRef<'_>,
+        any_host_cn: bool,
+    ) -> Result<(), NameConstraintError> {
         let mut not_permitted = None;
-        for_each_name(cert, |name| {
+        for_each_name(cert, any_host_cn, |name| {
             if let Some(form) = self.check_name(&name)? {
                 not_permitted.get_or_insert(form);
             }
@@ -281,6 +306,16 @@ impl<'a> NameConstraints<'a> {
                         EDI_PARTY_NAME => "ediPartyName names under ediPartyName constraints",
                         _ => "registeredID names under registeredID constraints",
                     }))
+                } else {
+                    Ok(None)
+                };
+            }
+            NameKind::NumericHost => {
+                return if self.constrains(IP_ADDRESS) {
+                    Err(NameConstraintError::Unsupported(
+                        "a host name ending in a number (an IPv4 address to some resolvers) \
+                         under iPAddress constraints",
+                    ))
                 } else {
                     Ok(None)
                 };
@@ -535,6 +570,10 @@ enum NameKind<'n> {
     Email(&'n [u8]),
     Uri(&'n [u8]),
     Ip(IpAddress),
+    /// A host name that does not parse as an IP address but ends in a number
+    /// ([`ends_in_a_number`]): `10.1`, `0x0a.0.0.1`, `167772161` are IPv4 addresses to
+    /// `inet_aton` and to URL parsers. It cannot be compared with iPAddress constraints.
+    NumericHost,
     /// A Name's DER.
     Directory(&'n [u8]),
     /// A name of a form this module does not compare (its GeneralName number).
@@ -547,11 +586,14 @@ enum NameKind<'n> {
 /// documentation).
 fn for_each_name<'n>(
     cert: &CertRef<'n>,
+    any_host_cn: bool,
     mut f: impl FnMut(CertName<'n>) -> Result<(), NameConstraintError>,
 ) -> Result<(), NameConstraintError> {
     let name = |kind, label| CertName { kind, label };
     let mut has_dns_san = false;
+    let mut has_san = false;
     for san in cert.subject_alt_names() {
+        has_san = true;
         match san {
             SubjectAltName::Dns(s) => {
                 has_dns_san = true;
@@ -566,6 +608,8 @@ fn for_each_name<'n>(
                 // included.
                 if let Some(ip) = IpAddress::parse(s) {
                     f(name(NameKind::Ip(ip), "dNSName (as iPAddress)"))?;
+                } else if ends_in_a_number(s.as_bytes()) {
+                    f(name(NameKind::NumericHost, "dNSName (as iPAddress)"))?;
                 }
             }
             SubjectAltName::Email(s) => f(name(NameKind::Email(s.as_bytes()), "rfc822Name"))?,
@@ -574,6 +618,30 @@ fn for_each_name<'n>(
                     NameKind::Uri(s.as_bytes()),
                     "uniformResourceIdentifier",
                 ))?;
+                // mbedTLS also compares every URI with the hostname as text
+                // (x509_crt_check_san_uri): a "URI" spelled as a host name or an IP
+                // address stands for that host. (A real URI, with its scheme and ':',
+                // is neither.)
+                if let Some(ip) = IpAddress::parse(s) {
+                    f(name(
+                        NameKind::Ip(ip),
+                        "uniformResourceIdentifier (as iPAddress)",
+                    ))?;
+                } else if looks_like_host(s.as_bytes()) {
+                    f(name(
+                        NameKind::Dns {
+                            name: s.as_bytes(),
+                            san: false,
+                        },
+                        "uniformResourceIdentifier (as dNSName)",
+                    ))?;
+                    if ends_in_a_number(s.as_bytes()) {
+                        f(name(
+                            NameKind::NumericHost,
+                            "uniformResourceIdentifier (as iPAddress)",
+                        ))?;
+                    }
+                }
             }
             SubjectAltName::Ip(ip) => f(name(NameKind::Ip(ip), "iPAddress"))?,
             SubjectAltName::DirectoryName(n) => {
@@ -627,7 +695,7 @@ fn for_each_name<'n>(
                 let cn = attr.value;
                 if let Some(ip) = core::str::from_utf8(cn).ok().and_then(IpAddress::parse) {
                     f(name(NameKind::Ip(ip), "subject commonName (as iPAddress)"))?;
-                } else if looks_like_dns(cn) {
+                } else if looks_like_dns(cn) || (any_host_cn && !has_san && looks_like_host(cn)) {
                     f(name(
                         NameKind::Dns {
                             name: cn,
@@ -635,6 +703,12 @@ fn for_each_name<'n>(
                         },
                         "subject commonName (as dNSName)",
                     ))?;
+                    if ends_in_a_number(cn) {
+                        f(name(
+                            NameKind::NumericHost,
+                            "subject commonName (as iPAddress)",
+                        ))?;
+                    }
                 }
             }
             _ => {}
@@ -647,11 +721,31 @@ fn for_each_name<'n>(
 /// letters, digits, `-`, `_` and dots, with at least one dot in all.
 fn looks_like_dns(cn: &[u8]) -> bool {
     let body = cn.strip_prefix(b"*.").unwrap_or(cn);
-    cn.contains(&b'.')
-        && !body.is_empty()
-        && body
-            .iter()
+    cn.contains(&b'.') && looks_like_host(body)
+}
+
+/// Whether mbedTLS could compare `s` as text with a hostname that is a host name:
+/// non-empty, only letters, digits, `-`, `_` and dots (a single label too).
+fn looks_like_host(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.iter()
             .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// Whether a host name ends in a number as the WHATWG URL standard defines it (its last
+/// label, ignoring one trailing dot, is all digits or `0x` and hex digits): a resolver
+/// (`inet_aton`) or URL parser reads such a name as an IPv4 address (`10.1` is
+/// 10.0.0.1), so it is never taken for a host name under iPAddress constraints.
+fn ends_in_a_number(s: &[u8]) -> bool {
+    let s = s.strip_suffix(b".").unwrap_or(s);
+    let last = s.rsplit(|&b| b == b'.').next().unwrap_or(s);
+    match last
+        .strip_prefix(b"0x")
+        .or_else(|| last.strip_prefix(b"0X"))
+    {
+        Some(hex) => hex.iter().all(u8::is_ascii_hexdigit),
+        None => !last.is_empty() && last.iter().all(u8::is_ascii_digit),
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -723,7 +817,7 @@ impl<'n> Prepared<'n> {
             }
             NameKind::Ip(ip) => Prepared::Ip(ip),
             NameKind::Directory(der) => Prepared::Directory(der),
-            NameKind::NotImplemented(_) | NameKind::Unrecognized => {
+            NameKind::NotImplemented(_) | NameKind::Unrecognized | NameKind::NumericHost => {
                 return Err(NameConstraintError::Malformed);
             }
         })
@@ -746,7 +840,9 @@ impl<'n> Prepared<'n> {
                 None => host_or_subdomains(host, c),
             },
             Prepared::UriHost(host) => host_or_subdomains(host, c),
-            Prepared::Ip(ip) => ip_within(ip.as_bytes(), c),
+            Prepared::Ip(ip) => {
+                ip_within(ip.as_bytes(), c) || (mode == Mode::Excluded && mapped_ip_within(ip, c))
+            }
             Prepared::Directory(der) => {
                 let c = single_name(c).ok_or(NameConstraintError::Malformed)?;
                 dn_within(der, c, mode)?
@@ -837,7 +933,19 @@ fn uri_host(uri: &[u8]) -> Option<&[u8]> {
         .unwrap_or(rest.len());
     let authority = rest.get(..end)?;
     let host_port = match authority.iter().rposition(|&b| b == b'@') {
-        Some(at) => authority.get(at.checked_add(1)?..)?,
+        Some(at) => {
+            // RFC 3986 userinfo (and '@', which URL parsers take as part of it). A `\`
+            // ends the authority for WHATWG URL parsers, so `https://a.test\@b.test`
+            // is host a.test to them and b.test here: refused.
+            let userinfo = authority.get(..at)?;
+            if !userinfo
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:@".contains(&b))
+            {
+                return None;
+            }
+            authority.get(at.checked_add(1)?..)?
+        }
         None => authority,
     };
     let host = match split_once(host_port, b':') {
@@ -870,6 +978,23 @@ fn ip_within(addr: &[u8], c: &[u8]) -> bool {
         .zip(net)
         .zip(mask)
         .all(|((a, n), m)| a & m == n & m)
+}
+
+/// For an excluded subtree: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is the IPv4
+/// address to a dual-stack socket, so it is within an IPv4 constraint that covers
+/// `a.b.c.d`, and an IPv4 address within an IPv6 constraint that covers its mapped
+/// form.
+fn mapped_ip_within(ip: IpAddress, c: &[u8]) -> bool {
+    const PREFIX: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF];
+    match ip {
+        IpAddress::V6(v6) => v6
+            .split_first_chunk::<12>()
+            .is_some_and(|(head, v4)| *head == PREFIX && ip_within(v4, c)),
+        IpAddress::V4([a, b, c4, d]) => {
+            let mapped = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, a, b, c4, d];
+            ip_within(&mapped, c)
+        }
+    }
 }
 
 /// Whether the RDNs of the Name `c` are a prefix of those of the Name `name` (both
@@ -952,12 +1077,53 @@ fn value_loosely_equal(a: Tlv<'_>, b: Tlv<'_>) -> bool {
     if a.raw == b.raw {
         return true;
     }
+    let visible = |c: &char| !mapped_to_nothing(*c);
     match (TextChars::new(a), TextChars::new(b)) {
-        (Some(a), Some(b)) => Spaces::new(a)
+        (Some(a), Some(b)) => Spaces::new(a.filter(visible).map(narrow))
             .flat_map(char::to_lowercase)
-            .eq(Spaces::new(b).flat_map(char::to_lowercase)),
+            .eq(Spaces::new(b.filter(visible).map(narrow)).flat_map(char::to_lowercase)),
         _ => false,
     }
+}
+
+/// The fullwidth forms of ASCII (U+FF01..U+FF5E) as ASCII, as NFKC maps them
+/// (`Ｂａｎｋ` is `Bank`). The rest of NFKC is not applied.
+fn narrow(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => u32::from(c)
+            .checked_sub(0xFEE0)
+            .and_then(char::from_u32)
+            .unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// Code points that LDAP StringPrep maps to nothing (RFC 4518 2.2; RFC 5280 7.1 names
+/// it for comparing names): soft hyphens, joiners, zero-width and format characters,
+/// variation selectors, controls other than the white space ones. Invisible, so
+/// `Ba\u{AD}nk` is `Bank` to a reader and to an excluded subtree.
+fn mapped_to_nothing(c: char) -> bool {
+    matches!(c,
+        '\u{0000}'..='\u{0008}'
+        | '\u{000E}'..='\u{001F}'
+        | '\u{007F}'..='\u{0084}'
+        | '\u{0086}'..='\u{009F}'
+        | '\u{00AD}'
+        | '\u{034F}'
+        | '\u{06DD}'
+        | '\u{070F}'
+        | '\u{1806}'
+        | '\u{180B}'..='\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2063}'
+        | '\u{206A}'..='\u{206F}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFC}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}'
+        | '\u{E0020}'..='\u{E007F}')
 }
 
 const NUMERIC_STRING: u8 = 0x12;
@@ -2502,5 +2668,689 @@ mod tests {
             }
         }
         assert!(parsed > 0);
+    }
+}
+
+/// Attacks by whoever controls the names of a certificate below a constrained CA: each
+/// test is one trick, kept as a regression test whether it was a hole (fixed) or not.
+#[cfg(test)]
+mod adversarial_tests {
+    use super::*;
+    use crate::der::Writer;
+    use crate::issue::{CertificateBuilder, San};
+    use crate::pk::{KeyType, PrivateKey};
+    use crate::x509::CertChain;
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    type E = NameConstraintError;
+
+    const EMAIL: u8 = 0x81;
+    const DNS: u8 = 0x82;
+    const DIR: u8 = 0xA4;
+    const URI_TAG: u8 = 0x86;
+    const IP: u8 = 0x87;
+
+    fn cert(subject: &str, sans: impl IntoIterator<Item = San>) -> CertChain {
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        CertificateBuilder::new(subject)
+            .sans(sans)
+            .self_signed(&key)
+            .unwrap()
+    }
+
+    fn nc(permitted: &[(u8, &[u8])], excluded: &[(u8, &[u8])]) -> Vec<u8> {
+        fn subtrees(w: &mut Writer, n: u8, list: &[(u8, &[u8])]) {
+            if !list.is_empty() {
+                w.constructed(tag::context(n, true), |w| {
+                    for (t, contents) in list {
+                        w.sequence(|w| {
+                            w.tlv(*t, contents);
+                        });
+                    }
+                });
+            }
+        }
+        let mut w = Writer::new();
+        w.sequence(|w| {
+            subtrees(w, 0, permitted);
+            subtrees(w, 1, excluded);
+        });
+        w.into_vec()
+    }
+
+    /// `check`, as the crate's own clients and the offline verifier run it.
+    fn check(constraints: &[u8], c: &CertChain) -> Result<(), E> {
+        NameConstraints::parse(constraints)
+            .unwrap()
+            .check(&c.first().unwrap())
+    }
+
+    /// As the verify callback runs it where mbedTLS's hostname check is the only one.
+    fn check_foreign(constraints: &[u8], c: &CertChain) -> Result<(), E> {
+        NameConstraints::parse(constraints)
+            .unwrap()
+            .check_names(&c.first().unwrap(), true)
+    }
+
+    fn dns(s: &str) -> San {
+        San::Dns(s.into())
+    }
+
+    fn email(s: &str) -> San {
+        San::Email(s.into())
+    }
+
+    fn uri(s: &str) -> San {
+        San::Uri(s.into())
+    }
+
+    fn ip(s: &str) -> San {
+        San::Ip(IpAddress::parse(s).unwrap())
+    }
+
+    fn excluded(form: &'static str) -> Result<(), E> {
+        Err(E::Excluded { form })
+    }
+
+    fn not_permitted(form: &'static str) -> Result<(), E> {
+        Err(E::NotPermitted { form })
+    }
+
+    fn unsupported(r: Result<(), E>) -> bool {
+        matches!(r, Err(E::Unsupported(_)))
+    }
+
+    fn ipv4(net: [u8; 4], mask: [u8; 4]) -> Vec<u8> {
+        [net, mask].concat()
+    }
+
+    /// `2.5.4.10=#<DER>`: an organizationName of any string type, as mbedTLS writes it.
+    fn o_attr(string_tag: u8, value: &[u8]) -> String {
+        let mut w = Writer::new();
+        w.tlv(string_tag, value);
+        let hex: String = w.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        format!("2.5.4.10=#{hex}")
+    }
+
+    // -----------------------------------------------------------------------------
+    // dNSName
+    // -----------------------------------------------------------------------------
+
+    #[test]
+    fn case_and_trailing_dots_do_not_escape_a_subtree() {
+        let ex = nc(&[], &[(DNS, b"bank.example")]);
+        for name in [
+            "BANK.EXAMPLE",
+            "bank.example.",
+            "Www.Bank.Example.",
+            "*.BANK.example",
+        ] {
+            assert_eq!(
+                check(&ex, &cert("CN=x", [dns(name)])),
+                excluded("dNSName"),
+                "{name}"
+            );
+        }
+        let permit = nc(&[(DNS, b".fleet.example")], &[]);
+        assert_eq!(
+            check(&permit, &cert("CN=x", [dns("GW.FLEET.EXAMPLE.")])),
+            Ok(())
+        );
+        // The subtree's own name is not one of its strict subdomains, in any case.
+        assert_eq!(
+            check(&permit, &cert("CN=x", [dns("FLEET.example.")])),
+            not_permitted("dNSName")
+        );
+        // A label boundary is needed: no suffix match inside a label.
+        assert_eq!(
+            check(&permit, &cert("CN=x", [dns("evilfleet.example")])),
+            not_permitted("dNSName")
+        );
+    }
+
+    #[test]
+    fn dns_names_that_are_not_host_names_fail_closed() {
+        let permit = nc(&[(DNS, b".fleet.example")], &[]);
+        let ex = nc(&[], &[(DNS, b"bank.example")]);
+        for name in [
+            "bank.example/.fleet.example",
+            "bank.example%2e.fleet.example",
+            "bank.example .fleet.example",
+            "bank.example..",
+            ".bank.example",
+            "*.*.bank.example",
+            "a*.bank.example",
+            "*",
+            "bank.example:443",
+        ] {
+            for constraints in [&permit, &ex] {
+                assert_eq!(
+                    check(constraints, &cert("CN=x", [dns(name)])),
+                    Err(E::Malformed),
+                    "{name}"
+                );
+            }
+        }
+        // IDNA: a U-label is not printable ASCII (undecodable, malformed under any
+        // constraint); the A-label is an ordinary host name.
+        let u_label = San::Raw {
+            tag: DNS,
+            contents: "bänk.fleet.example".as_bytes().to_vec(),
+        };
+        assert_eq!(check(&permit, &cert("CN=x", [u_label])), Err(E::Malformed));
+        assert_eq!(
+            check(&permit, &cert("CN=x", [dns("xn--bnk-sna.fleet.example")])),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &nc(&[], &[(DNS, b"xn--bnk-sna.example")]),
+                &cert("CN=x", [dns("XN--BNK-SNA.example")])
+            ),
+            excluded("dNSName")
+        );
+        // A constructed [2] (mbedTLS reads the tag number only and matches it as a
+        // dNSName) is not a dNSName to the crate: malformed, never unchecked.
+        let constructed = San::Raw {
+            tag: 0xA2,
+            contents: b"bank.example".to_vec(),
+        };
+        if let Ok(c) = CertificateBuilder::new("CN=x")
+            .san(constructed)
+            .self_signed(&PrivateKey::generate(KeyType::EcdsaP256).unwrap())
+        {
+            assert_eq!(check(&permit, &c), Err(E::Malformed));
+        }
+    }
+
+    #[test]
+    fn wildcards_against_excluded_and_permitted_subtrees() {
+        let ex = nc(&[], &[(DNS, b"bank.example")]);
+        // Excluded as soon as one name the wildcard can match is.
+        for name in ["*.example", "*.bank.example", "*.Example."] {
+            assert_eq!(
+                check(&ex, &cert("CN=x", [dns(name)])),
+                excluded("dNSName"),
+                "{name}"
+            );
+        }
+        // One label only: `*.example` cannot match `www.bank.example`.
+        let sub = nc(&[], &[(DNS, b".bank.example")]);
+        assert_eq!(check(&sub, &cert("CN=x", [dns("*.example")])), Ok(()));
+        assert_eq!(
+            check(&sub, &cert("CN=x", [dns("*.bank.example")])),
+            excluded("dNSName")
+        );
+        // The empty constraint excludes every wildcard too.
+        assert_eq!(
+            check(&nc(&[], &[(DNS, b"")]), &cert("CN=x", [dns("*.a.b")])),
+            excluded("dNSName")
+        );
+        // Permitted only if every name it can match is.
+        let one = nc(&[(DNS, b"gw.fleet.example")], &[]);
+        assert_eq!(
+            check(&one, &cert("CN=x", [dns("*.fleet.example")])),
+            not_permitted("dNSName")
+        );
+        for c in [b".fleet.example".as_slice(), b"fleet.example"] {
+            assert_eq!(
+                check(
+                    &nc(&[(DNS, c)], &[]),
+                    &cert("CN=x", [dns("*.fleet.example")])
+                ),
+                Ok(())
+            );
+            assert_eq!(
+                check(&nc(&[(DNS, c)], &[]), &cert("CN=x", [dns("*.example")])),
+                not_permitted("dNSName")
+            );
+        }
+        // As a commonName without SAN (mbedTLS's fallback honours wildcards too).
+        assert_eq!(
+            check(&ex, &cert("CN=*.example", [])),
+            excluded("subject commonName (as dNSName)")
+        );
+    }
+
+    // -----------------------------------------------------------------------------
+    // Names mbedTLS compares with the hostname
+    // -----------------------------------------------------------------------------
+
+    #[test]
+    fn uri_sans_mbedtls_compares_with_the_hostname() {
+        let permit = nc(&[(DNS, b".fleet.example")], &[]);
+        for host in ["bank.example", "gateway", "BANK.example."] {
+            assert_eq!(
+                check(&permit, &cert("CN=x", [dns("a.fleet.example"), uri(host)])),
+                not_permitted("uniformResourceIdentifier (as dNSName)"),
+                "{host}"
+            );
+        }
+        assert_eq!(
+            check(&permit, &cert("CN=x", [uri("x.fleet.example")])),
+            Ok(())
+        );
+        let ex4 = nc(&[], &[(IP, &ipv4([10, 0, 0, 0], [255, 0, 0, 0]))]);
+        assert_eq!(
+            check(&ex4, &cert("CN=x", [uri("10.0.0.1")])),
+            excluded("uniformResourceIdentifier (as iPAddress)")
+        );
+        assert!(unsupported(check(&ex4, &cert("CN=x", [uri("10.1")]))));
+        let mut fe80 = [0u8; 32];
+        fe80[..2].copy_from_slice(&[0xFE, 0x80]);
+        fe80[16..18].copy_from_slice(&[0xFF, 0xC0]);
+        let ex6 = nc(&[], &[(IP, &fe80)]);
+        assert_eq!(
+            check(&ex6, &cert("CN=x", [uri("fe80::1")])),
+            excluded("uniformResourceIdentifier (as iPAddress)")
+        );
+        // Real URIs contain a scheme and ':', so they are never host names.
+        for real in [
+            "https://bank.example/",
+            "spiffe://bank.example/w/1",
+            "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+            "mailto:ceo@bank.example",
+        ] {
+            assert_eq!(check(&permit, &cert("CN=x", [uri(real)])), Ok(()), "{real}");
+            assert_eq!(check(&ex4, &cert("CN=x", [uri(real)])), Ok(()), "{real}");
+        }
+    }
+
+    #[test]
+    fn common_names_mbedtls_falls_back_to() {
+        let permit = nc(&[(DNS, b".fleet.example")], &[]);
+        let cn = "subject commonName (as dNSName)";
+        // A single label: not a host name to `check` (the crate's clients never use the
+        // commonName), but one where mbedTLS's check is the only one.
+        for subject in ["CN=gateway", "CN=localhost", "CN=device-1", "CN=GW_1"] {
+            assert_eq!(check(&permit, &cert(subject, [])), Ok(()), "{subject}");
+            assert_eq!(
+                check_foreign(&permit, &cert(subject, [])),
+                not_permitted(cn),
+                "{subject}"
+            );
+        }
+        // mbedTLS uses the commonName only without subjectAltName: with any SAN, a
+        // single-label commonName is left alone.
+        assert_eq!(
+            check_foreign(&permit, &cert("CN=gateway", [email("ops@fleet.example")])),
+            Ok(())
+        );
+        // Not host names, whatever the mode: mbedTLS compares the whole value with the
+        // hostname, which has no space or '@'.
+        for subject in ["CN=John Smith", "CN=ops@bank.example", "CN=bank.example x"] {
+            assert_eq!(
+                check_foreign(&permit, &cert(subject, [])),
+                Ok(()),
+                "{subject}"
+            );
+        }
+        // An embedded NUL (mbedTLS will not write one): never a host name, and
+        // mbedTLS compares lengths, so it cannot match a hostname either.
+        assert!(!looks_like_host(b"bank.example\0.fleet.example"));
+        assert!(!looks_like_dns(b"bank.example\0.fleet.example"));
+        // A dotted commonName is checked in both modes, in any string type.
+        for subject in ["CN=bank.example", "2.5.4.3=#130c62616e6b2e6578616d706c65"] {
+            assert_eq!(check(&permit, &cert(subject, [])), not_permitted(cn));
+            assert_eq!(
+                check_foreign(&permit, &cert(subject, [])),
+                not_permitted(cn)
+            );
+        }
+        // A commonName that reads as an IPv4 address, under iPAddress constraints.
+        let ex4 = nc(&[], &[(IP, &ipv4([10, 0, 0, 0], [255, 0, 0, 0]))]);
+        assert_eq!(
+            check(&ex4, &cert("CN=10.0.0.1", [])),
+            excluded("subject commonName (as iPAddress)")
+        );
+        assert!(unsupported(check(&ex4, &cert("CN=10.1", []))));
+        assert!(unsupported(check_foreign(&ex4, &cert("CN=167772161", []))));
+    }
+
+    #[test]
+    fn host_names_that_read_as_ipv4_addresses() {
+        let ex4 = nc(&[], &[(IP, &ipv4([10, 0, 0, 0], [255, 0, 0, 0]))]);
+        for name in [
+            "10.1",
+            "10.0.1",
+            "167772161",
+            "0x0a.0.0.1",
+            "0XA000001",
+            "10.0.0.1.",
+            "x.0x",
+            "a.b.1",
+        ] {
+            assert!(
+                unsupported(check(&ex4, &cert("CN=x", [dns(name)]))),
+                "{name}"
+            );
+            // Without iPAddress constraints they are ordinary host names.
+            assert_eq!(
+                check(&nc(&[(DNS, b"")], &[]), &cert("CN=x", [dns(name)])),
+                Ok(()),
+                "{name}"
+            );
+        }
+        for name in ["a.b1", "x.0xg", "1.example", "10.0.0.9.example"] {
+            assert!(!ends_in_a_number(name.as_bytes()), "{name}");
+            assert_eq!(check(&ex4, &cert("CN=x", [dns(name)])), Ok(()), "{name}");
+        }
+        // A canonical address is checked as one (and so excluded, not unsupported).
+        assert_eq!(
+            check(&ex4, &cert("CN=x", [dns("10.0.0.1")])),
+            excluded("dNSName (as iPAddress)")
+        );
+    }
+
+    // -----------------------------------------------------------------------------
+    // iPAddress
+    // -----------------------------------------------------------------------------
+
+    #[test]
+    fn ipv4_mapped_ipv6_addresses_and_excluded_subtrees() {
+        let ex4 = nc(&[], &[(IP, &ipv4([10, 0, 0, 0], [255, 0, 0, 0]))]);
+        for name in ["::ffff:10.0.0.1", "::FFFF:a00:1", "0:0:0:0:0:ffff:10.1.2.3"] {
+            assert_eq!(
+                check(&ex4, &cert("CN=x", [ip(name)])),
+                excluded("iPAddress"),
+                "{name}"
+            );
+            // As a dNSName (not a host name, but an address to mbedTLS and to us).
+            assert_eq!(
+                check(&ex4, &cert("CN=x", [dns(name)])),
+                excluded("dNSName (as iPAddress)"),
+                "{name}"
+            );
+        }
+        assert_eq!(check(&ex4, &cert("CN=x", [ip("::ffff:192.0.2.1")])), Ok(()));
+        // IPv4-compatible (deprecated) and NAT64 addresses are other IPv6 addresses.
+        assert_eq!(check(&ex4, &cert("CN=x", [ip("::10.0.0.1")])), Ok(()));
+        assert_eq!(check(&ex4, &cert("CN=x", [ip("64:ff9b::a00:1")])), Ok(()));
+        // An IPv4 address under an exclusion written as IPv4-mapped IPv6.
+        let mut mapped = [0u8; 32];
+        mapped[10..13].copy_from_slice(&[0xFF, 0xFF, 10]);
+        mapped[16..29].fill(0xFF); // ::ffff:10.0.0.0/104
+        let ex6 = nc(&[], &[(IP, &mapped)]);
+        assert_eq!(
+            check(&ex6, &cert("CN=x", [ip("10.9.8.7")])),
+            excluded("iPAddress")
+        );
+        assert_eq!(check(&ex6, &cert("CN=x", [ip("11.0.0.1")])), Ok(()));
+        // Permitted subtrees stay per family (a mapped address is not permitted by an
+        // IPv4 subtree alone: rejected, which errs on the safe side).
+        let p4 = nc(&[(IP, &ipv4([10, 0, 0, 0], [255, 0, 0, 0]))], &[]);
+        assert_eq!(
+            check(&p4, &cert("CN=x", [ip("::ffff:10.0.0.1")])),
+            not_permitted("iPAddress")
+        );
+    }
+
+    // -----------------------------------------------------------------------------
+    // rfc822Name
+    // -----------------------------------------------------------------------------
+
+    #[test]
+    fn mailbox_quoting_and_several_at_signs() {
+        let permit = nc(&[(EMAIL, b"fleet.example")], &[]);
+        let ex = nc(&[], &[(EMAIL, b"ceo@fleet.example")]);
+        for mailbox in [
+            "\"a@b\"@evil.test",
+            "a@evil.test@fleet.example",
+            "a@fleet.example@evil.test",
+            "@fleet.example@",
+            "no-at-sign",
+        ] {
+            for constraints in [&permit, &ex] {
+                assert_eq!(
+                    check(constraints, &cert("CN=x", [email(mailbox)])),
+                    Err(E::Malformed),
+                    "{mailbox}"
+                );
+            }
+        }
+        assert_eq!(
+            check(&permit, &cert("CN=x", [email("a@FLEET.Example.")])),
+            Ok(())
+        );
+        assert_eq!(
+            check(&ex, &cert("CN=x", [email("ceo@FLEET.EXAMPLE.")])),
+            excluded("rfc822Name")
+        );
+        // The local part is case-sensitive (RFC 5280 4.2.1.10: a mailbox constraint is
+        // that one mailbox).
+        assert_eq!(
+            check(&ex, &cert("CN=x", [email("CEO@fleet.example")])),
+            Ok(())
+        );
+        // The subject's emailAddress, in any string type with ASCII contents.
+        for subject in [
+            "CN=x,emailAddress=ceo@fleet.example",
+            "CN=x,1.2.840.113549.1.9.1=#0c1163656f40666c6565742e6578616d706c65",
+        ] {
+            assert_eq!(
+                check(&ex, &cert(subject, [])),
+                excluded("subject emailAddress (as rfc822Name)"),
+                "{subject}"
+            );
+        }
+    }
+
+    // -----------------------------------------------------------------------------
+    // uniformResourceIdentifier
+    // -----------------------------------------------------------------------------
+
+    #[test]
+    fn uri_parsing_tricks() {
+        for (u, host) in [
+            // userinfo: everything up to the last '@' (as URL parsers read it).
+            ("https://bank.example@x.test/", Some("x.test")),
+            ("https://u:p@x.test:8443/", Some("x.test")),
+            ("https://bank.example:443@x.test", Some("x.test")),
+            ("https://u%40v@x.test", Some("x.test")),
+            // A backslash ends the authority for WHATWG parsers: refused.
+            ("https://bank.example\\@x.test/", None),
+            ("https://x.test\\@bank.example/", None),
+            ("https://x.test\\.bank.example/", None),
+            ("https:\\\\bank.example", None),
+            // The authority ends at the first '/', '?' or '#'.
+            ("https://bank.example#@x.test", Some("bank.example")),
+            ("https://bank.example?@x.test", Some("bank.example")),
+            ("https://bank.example/@x.test", Some("bank.example")),
+            // Ports: digits only, one colon.
+            ("https://x.test:443:80/", None),
+            ("https://x.test:+1/", None),
+            ("https://x.test:/", Some("x.test")),
+            // No authority, an IP literal, percent-encoding, odd bytes.
+            ("https:bank.example", None),
+            ("https:/bank.example", None),
+            ("https:///bank.example", None),
+            ("https://[::ffff:10.0.0.1]/", None),
+            ("https://bank%2Eexample/", None),
+            ("https://bank.example%00.x.test/", None),
+            ("https://u\"@x.test/", None),
+        ] {
+            assert_eq!(uri_host(u.as_bytes()), host.map(str::as_bytes), "{u}");
+        }
+        let ex = nc(&[], &[(URI_TAG, b"bank.example")]);
+        for u in [
+            "https://x.test\\@bank.example/",
+            "https://bank.example\\@x.test/",
+        ] {
+            assert!(unsupported(check(&ex, &cert("CN=x", [uri(u)]))), "{u}");
+        }
+        assert_eq!(
+            check(&ex, &cert("CN=x", [uri("HTTPS://BANK.EXAMPLE.:443/")])),
+            excluded("uniformResourceIdentifier")
+        );
+    }
+
+    // -----------------------------------------------------------------------------
+    // directoryName
+    // -----------------------------------------------------------------------------
+
+    #[test]
+    fn directory_names_against_an_excluded_subtree() {
+        let mut w = Writer::new();
+        w.sequence(|w| {
+            for (o, t, v) in [
+                (oid::COUNTRY, tag::PRINTABLE_STRING, "US"),
+                (oid::ORGANIZATION, tag::UTF8_STRING, "Bank"),
+            ] {
+                w.set(|w| {
+                    w.sequence(|w| {
+                        w.oid(&o).tlv(t, v.as_bytes());
+                    });
+                });
+            }
+        });
+        let ex = nc(&[], &[(DIR, w.as_bytes())]);
+        // (mbedTLS will not write a BMPString value; `loose_value_comparison` covers it.)
+        let subjects = [
+            String::from("C=US,O=BANK,CN=x"),
+            String::from("C=us,O=  bank ,CN=x"),
+            format!("C=US,{},CN=x", o_attr(tag::PRINTABLE_STRING, b"Bank")),
+            format!("C=US,{},CN=x", o_attr(tag::IA5_STRING, b"bank")),
+            // Invisible characters LDAP StringPrep maps to nothing.
+            format!(
+                "C=US,{},CN=x",
+                o_attr(tag::UTF8_STRING, "Ba\u{AD}nk".as_bytes())
+            ),
+            format!(
+                "C=US,{},CN=x",
+                o_attr(tag::UTF8_STRING, "B\u{200B}ank".as_bytes())
+            ),
+            format!(
+                "C=US,{},CN=x",
+                o_attr(tag::UTF8_STRING, "\u{FEFF}Bank\u{2060}".as_bytes())
+            ),
+            // Fullwidth letters (NFKC).
+            format!(
+                "C=US,{},CN=x",
+                o_attr(tag::UTF8_STRING, "Ｂａｎｋ".as_bytes())
+            ),
+            // White space of other kinds.
+            format!(
+                "C=US,{},CN=x",
+                o_attr(tag::UTF8_STRING, "\u{3000}Bank\u{A0}".as_bytes())
+            ),
+        ];
+        for subject in &subjects {
+            assert_eq!(
+                check(&ex, &cert(subject, [])),
+                excluded("subject (as directoryName)"),
+                "{subject}"
+            );
+            // Also as a directoryName SAN of a certificate with another subject.
+            let c = cert(subject, []);
+            let der = c.first().unwrap().subject().der().to_vec();
+            assert_eq!(
+                check(
+                    &ex,
+                    &cert(
+                        "CN=y",
+                        [San::Raw {
+                            tag: DIR,
+                            contents: der
+                        }]
+                    )
+                ),
+                excluded("directoryName"),
+                "{subject}"
+            );
+        }
+        // Different text is different: a homoglyph (Cyrillic 'а') is another name.
+        let other = format!(
+            "C=US,{},CN=x",
+            o_attr(tag::UTF8_STRING, "B\u{430}nk".as_bytes())
+        );
+        assert_eq!(check(&ex, &cert(&other, [])), Ok(()));
+        // Order matters (a subtree is a prefix of RDNs, RFC 5280 7.1): `CN=x` first, or
+        // a multi-valued `O=Bank+CN=x` RDN, is another subtree. The `multi_valued_rdns`
+        // test holds the second; an attribute-based allow rule is not a subtree.
+        assert_eq!(check(&ex, &cert("CN=x,C=US,O=Bank", [])), Ok(()));
+    }
+
+    #[test]
+    fn mapped_to_nothing_leaves_visible_text_alone() {
+        for c in [
+            '\u{AD}',
+            '\u{200B}',
+            '\u{200D}',
+            '\u{FEFF}',
+            '\u{FE0F}',
+            '\u{E0041}',
+        ] {
+            assert!(mapped_to_nothing(c), "{c:?}");
+        }
+        for c in ['a', ' ', '\t', '\n', '\u{85}', '\u{A0}', 'é', '\u{430}'] {
+            assert!(!mapped_to_nothing(c), "{c:?}");
+        }
+        assert_eq!(narrow('Ｂ'), 'B');
+        assert_eq!(narrow('～'), '~');
+        assert_eq!(narrow('！'), '!');
+        assert_eq!(narrow('｟'), '｟');
+        assert_eq!(narrow('a'), 'a');
+    }
+
+    // -----------------------------------------------------------------------------
+    // RFC 5280 semantics
+    // -----------------------------------------------------------------------------
+
+    #[test]
+    fn forms_without_constraints_are_unrestricted_and_lists_combine() {
+        let dns_only = nc(&[(DNS, b"fleet.example")], &[]);
+        // Names of other forms pass, whatever they say.
+        assert_eq!(
+            check(
+                &dns_only,
+                &cert(
+                    "CN=x",
+                    [
+                        dns("a.fleet.example"),
+                        email("ceo@bank.example"),
+                        uri("https://bank.example/"),
+                        ip("10.0.0.1"),
+                    ]
+                )
+            ),
+            Ok(())
+        );
+        // A form with a permitted subtree but no name of that form: nothing to check.
+        let ip_only = nc(&[(IP, &ipv4([10, 0, 0, 0], [255, 0, 0, 0]))], &[]);
+        assert_eq!(
+            check(&ip_only, &cert("CN=x", [dns("bank.example")])),
+            Ok(())
+        );
+        // The empty dNSName subtree: permitted covers all, excluded excludes all.
+        assert_eq!(
+            check(&nc(&[(DNS, b"")], &[]), &cert("CN=x", [dns("any.where")])),
+            Ok(())
+        );
+        assert_eq!(
+            check(&nc(&[], &[(DNS, b"")]), &cert("CN=x", [dns("any.where")])),
+            excluded("dNSName")
+        );
+        // Every name of a constrained form must be permitted, not just one.
+        assert_eq!(
+            check(
+                &dns_only,
+                &cert("CN=x", [dns("a.fleet.example"), dns("bank.example")])
+            ),
+            not_permitted("dNSName")
+        );
+        // Excluded wins over permitted within the same extension.
+        let both = nc(&[(DNS, b"fleet.example")], &[(DNS, b"db.fleet.example")]);
+        assert_eq!(
+            check(&both, &cert("CN=x", [dns("x.db.fleet.example")])),
+            excluded("dNSName")
+        );
+        // A permitted subtree of one form does not permit names of another.
+        let uri_host = nc(&[(URI_TAG, b"fleet.example")], &[]);
+        assert_eq!(
+            check(&uri_host, &cert("CN=x", [uri("https://bank.example/")])),
+            not_permitted("uniformResourceIdentifier")
+        );
     }
 }

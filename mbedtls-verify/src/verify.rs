@@ -204,10 +204,13 @@ impl VerifyFlags {
 
 /// The role of a certificate in the chain mbedTLS built.
 ///
-/// Decided per verification, not from flags (`NOT_TRUSTED` is also set when a signature
-/// fails): the top of the chain is a trust anchor only if it is one of the configured CAs,
-/// or one the CA callback returned for this verification. An untrusted top is never
-/// `TrustAnchor`.
+/// Decided per verification from where mbedTLS stopped building the chain: it stops at
+/// the first trusted parent (a configured CA, or one the CA callback returned for this
+/// verification), or at a certificate for which it found no parent, which it flags
+/// `NOT_TRUSTED` (a bad signature flags the child, never the parent). So the top above
+/// the leaf is `TrustAnchor` exactly when it is trusted; an untrusted top is never
+/// `TrustAnchor`. A single trusted certificate is `TrustedLeaf` only if it is one of the
+/// static anchors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// The peer's own certificate (depth 0).
@@ -335,6 +338,8 @@ impl fmt::Debug for VerifyHook {
 
 /// Longest chain mbedTLS builds: leaf + MBEDTLS_X509_MAX_INTERMEDIATE_CA + anchor.
 const MAX_CHAIN: usize = sys::MBEDTLS_X509_MAX_INTERMEDIATE_CA as usize + 2;
+// One bit per recorded certificate in `Scope::constrained`.
+const _: () = assert!(MAX_CHAIN <= u16::BITS as usize);
 
 /// Per-verification (offline) or per-connection (TLS) state of the hook trampoline.
 /// It is owned by one verification at a time and only ever accessed by it.
@@ -351,6 +356,11 @@ pub(crate) struct Scope {
     /// The server name being checked. mbedTLS checks it too; the leaf must also pass
     /// [`leaf_matches_name`], which closes two gaps of mbedTLS's check.
     pub(crate) server_name: Option<String>,
+    /// mbedTLS's hostname check, if any, is the only one (verification installed on a
+    /// foreign context, whose hostname this crate does not know): mbedTLS falls back to
+    /// the subject commonName of a leaf without subjectAltName, so nameConstraints take
+    /// every commonName spelled like a host name as a dNSName, single labels included.
+    pub(crate) cn_fallback: bool,
     /// Ignore validity dates (explicit opt-out; reported in the result).
     pub(crate) ignore_time: bool,
     /// Copy the verified chain (offline verifier) — allocates, so off for TLS.
@@ -386,6 +396,7 @@ impl Scope {
             accepted: None,
             fatal_on_flags: false,
             server_name: None,
+            cn_fallback: false,
             ignore_time: false,
             collect: false,
             last_depth: None,
@@ -473,7 +484,7 @@ impl Scope {
             // SAFETY: every recorded pointer is alive until mbedTLS returns.
             let ca = unsafe { CertRef::from_raw(NonNull::new_unchecked(self.chain[i])) };
             if let Some(nc) = NameConstraints::of(&ca).map_err(|e| alloc::format!("{e}"))? {
-                nc.check(&cert).map_err(|e| {
+                nc.check_names(&cert, self.cn_fallback).map_err(|e| {
                     alloc::format!("{e} (constraint of {})", ca.subject().to_string_lossy())
                 })?;
             }

@@ -26,6 +26,11 @@
 //! The other stack must still read the outcome: mbedTLS's "optional" mode forgives
 //! flags, so call [`check_after_handshake`](ExternalVerification::check_after_handshake)
 //! (or check `mbedtls_ssl_get_verify_result() == 0`) before trusting the peer.
+//!
+//! The hostname is the other stack's, so mbedTLS's hostname check (which falls back to
+//! the subject CN of a leaf without subjectAltName) is the only one: under a CA's
+//! nameConstraints, every subject CN of such a leaf that is spelled like a host name,
+//! single labels included (`gateway`), is checked as a dNSName.
 #![allow(unsafe_code)]
 
 use alloc::boxed::Box;
@@ -79,6 +84,7 @@ impl ExternalVerification {
         let mut scope = Scope::new(trust, hook);
         scope.policy = policy.map(Arc::new);
         scope.fatal_on_flags = true;
+        scope.cn_fallback = true;
         Ok(Box::pin(ExternalVerification {
             scope,
             profile: profile.to_c(),
