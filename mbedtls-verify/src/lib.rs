@@ -27,6 +27,7 @@ pub mod danger;
 pub mod der;
 mod error;
 pub mod issue;
+#[cfg(feature = "name-constraints")]
 pub mod name_constraints;
 pub mod pem;
 pub mod pk;

@@ -33,6 +33,7 @@ use core::ptr::NonNull;
 
 use crate::der::oid;
 use crate::error::Reason;
+#[cfg(feature = "name-constraints")]
 use crate::name_constraints::NameConstraints;
 use crate::policy::{AllowRule, ClientPolicy};
 use crate::sync::Arc;
@@ -458,11 +459,7 @@ impl Scope {
     /// extension scan per CA when no CA is constrained; allocates only to describe a
     /// failure.
     fn check_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, String> {
-        let own = if depth > 0 {
-            NameConstraints::of(&cert)
-                .map_err(|e| alloc::format!("its own nameConstraints: {e}"))?
-                .is_some()
-        } else {
+        if depth == 0 {
             // The leaf's own constraints restrict nothing (RFC 5280 allows them only in
             // CA certificates). A non-critical one is skipped, as mbedTLS skips it; a
             // critical one mbedTLS would refuse to parse, and the shim let it through
@@ -475,8 +472,16 @@ impl Scope {
                     "a critical nameConstraints extension in an end-entity certificate".into(),
                 );
             }
-            false
-        };
+        }
+        self.enforce_name_constraints(cert, depth)
+    }
+
+    #[cfg(feature = "name-constraints")]
+    fn enforce_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, String> {
+        let own = depth > 0
+            && NameConstraints::of(&cert)
+                .map_err(|e| alloc::format!("its own nameConstraints: {e}"))?
+                .is_some();
         if self.constrained == 0 || (depth > 0 && cert.is_self_issued()) {
             return Ok(own);
         }
@@ -490,6 +495,24 @@ impl Scope {
             }
         }
         Ok(own)
+    }
+
+    /// Without the `name-constraints` feature a constrained CA cannot be honoured, so
+    /// it fails the chain (never silently ignored, as mbedTLS would ignore it).
+    #[cfg(not(feature = "name-constraints"))]
+    fn enforce_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, String> {
+        if depth > 0
+            && cert
+                .extensions()
+                .any(|e| e.is_ok_and(|e| e.oid == oid::NAME_CONSTRAINTS))
+        {
+            return Err(
+                "it carries nameConstraints, which this build does not enforce \
+                        (feature `name-constraints` of mbedtls-verify is off)"
+                    .into(),
+            );
+        }
+        Ok(false)
     }
 
     /// The body of the trampoline. Returns 0 or a fatal error code.
@@ -719,6 +742,72 @@ impl DispatchBench {
 #[cfg(test)]
 mod tests {
     use super::dns_name_matches;
+
+    /// With the `name-constraints` feature a CA's nameConstraints is enforced; without
+    /// it, a chain through such a CA fails instead of passing unchecked.
+    #[cfg(feature = "std")]
+    #[test]
+    fn a_constrained_ca_is_enforced_or_refused() {
+        use crate::Reason;
+        use crate::der::Writer;
+        use crate::issue::{CertificateBuilder, San};
+        use crate::pk::{KeyType, PrivateKey};
+        use crate::trust::Trust;
+        use crate::verifier::Verifier;
+        use alloc::vec::Vec;
+
+        let mut sub = Writer::new();
+        sub.sequence(|w| {
+            w.implicit(2, false, b"example.com");
+        });
+        let mut nc = Writer::new();
+        nc.sequence(|w| {
+            w.implicit(0, true, &sub.into_vec());
+        });
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let root = CertificateBuilder::new("CN=Constrained")
+            .ca(None)
+            .raw_extension("2.5.29.30", false, nc.into_vec())
+            .self_signed(&key)
+            .unwrap();
+        let leaf = |dns: &str| {
+            CertificateBuilder::new("CN=leaf")
+                .san(San::Dns(dns.into()))
+                .signed_by(
+                    &PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+                    root.first().unwrap(),
+                    &key,
+                )
+                .unwrap()
+        };
+        let verify =
+            |dns: &str| Verifier::new(Trust::anchors(root.clone()).unwrap()).verify(&leaf(dns));
+        let nc_reasons = |r: Result<_, crate::VerifyError>| -> Vec<alloc::string::String> {
+            r.err()
+                .map(|e| e.reasons)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| match r {
+                    Reason::NameConstraints { detail, .. } => Some(detail),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            verify("a.example.com").is_ok(),
+            cfg!(feature = "name-constraints")
+        );
+        let inside = nc_reasons(verify("a.example.com"));
+        let outside = nc_reasons(verify("a.example.org"));
+        if cfg!(feature = "name-constraints") {
+            assert!(inside.is_empty(), "{inside:?}");
+            assert_eq!(outside.len(), 1, "{outside:?}");
+        } else {
+            for r in [&inside, &outside] {
+                assert!(r.len() == 1 && r[0].contains("does not enforce"), "{r:?}");
+            }
+        }
+    }
 
     #[test]
     fn dns_names_compare_case_insensitively() {

@@ -246,3 +246,68 @@ fn bare_c_verification(chain: &CertChain, anchors: &CertChain) -> Result<u64, c_
     }
     Ok(n)
 }
+
+/// A CA carrying nameConstraints (permitted dNSName `fleet.example`, non-critical, the
+/// kind mbedTLS itself skips): with the safe crate's `name-constraints` feature a leaf
+/// inside verifies and one outside fails; without it both fail (never unchecked).
+pub fn name_constraints(t: &mut Tally, pki: &Pki) -> Result<(), &'static str> {
+    use mbedtls_verify::der::Writer;
+    use mbedtls_verify::issue::{CertificateBuilder, San};
+    use mbedtls_verify::pk::{KeyType, PrivateKey};
+    use mbedtls_verify::x509::DateTime;
+
+    let (nb, na) = (
+        DateTime::new(2025, 1, 1, 0, 0, 0).ok_or("date")?,
+        DateTime::new(2030, 12, 31, 23, 59, 59).ok_or("date")?,
+    );
+    let mut sub = Writer::new();
+    sub.sequence(|w| {
+        w.implicit(2, false, b"fleet.example");
+    });
+    let mut nc = Writer::new();
+    nc.sequence(|w| {
+        w.implicit(0, true, &sub.into_vec());
+    });
+    let ca_key = PrivateKey::generate(KeyType::EcdsaP256).map_err(|_| "key")?;
+    let root = pki.root.cert.first().ok_or("root")?;
+    let ca = CertificateBuilder::new("CN=Constrained CA,O=Fleet")
+        .serial(&[40])
+        .validity(nb, na)
+        .ca(Some(0))
+        .raw_extension("2.5.29.30", false, nc.into_vec())
+        .signed_by(&ca_key, root, &pki.root.key)
+        .map_err(|_| "constrained CA")?;
+    let leaf_key = PrivateKey::generate(KeyType::EcdsaP256).map_err(|_| "key")?;
+    let leaf = |dns: &str, serial: u8| {
+        CertificateBuilder::new("CN=sensor,O=Fleet")
+            .serial(&[serial])
+            .validity(nb, na)
+            .san(San::Dns(dns.into()))
+            .signed_by(&leaf_key, ca.first().expect("CA"), &ca_key)
+    };
+    let verifier = Verifier::new(Trust::anchors(pki.root.cert.clone()).map_err(|_| "trust")?);
+    let enforced = cfg!(feature = "name-constraints");
+    for (dns, serial, inside) in [
+        ("sensor.fleet.example", 41, true),
+        ("sensor.evil.example", 42, false),
+    ] {
+        let chain = chain_of(&[&leaf(dns, serial).map_err(|_| "leaf")?, &ca])
+            .map_err(|_| "chain")?;
+        let r = verifier.verify(&chain);
+        let nc_failure = matches!(&r, Err(e) if has_reason(e, |r| matches!(r, Reason::NameConstraints { .. })));
+        let expected_ok = enforced && inside;
+        t.check(
+            if enforced {
+                "nameConstraints enforced (feature on): inside verifies, outside fails"
+            } else {
+                "nameConstraints not compiled in: a constrained CA fails closed"
+            },
+            r.is_ok() == expected_ok && (expected_ok || nc_failure),
+            format_args!(
+                "{dns}: {:?}",
+                r.as_ref().map(|_| ()).map_err(|e| e.reasons.clone())
+            ),
+        );
+    }
+    Ok(())
+}
