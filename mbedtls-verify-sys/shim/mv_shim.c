@@ -552,9 +552,25 @@ void mv_crt_info(const mv_cert *crt, mv_cert_info *out)
 #endif
 }
 
-mv_buf mv_crt_raw(const mv_cert *crt)
+mv_buf mv_crt_part(const mv_cert *crt, int part)
 {
-    return mv_buf_of(&crt->raw);
+    mv_buf none = { NULL, 0 };
+    switch (part) {
+        case MV_PART_RAW:
+            return mv_buf_of(&crt->raw);
+        case MV_PART_SUBJECT:
+            return mv_buf_of(&crt->subject_raw);
+        case MV_PART_ISSUER:
+            return mv_buf_of(&crt->issuer_raw);
+        case MV_PART_SERIAL:
+            return mv_buf_of(&crt->serial);
+        case MV_PART_SPKI:
+            return mv_buf_of(&crt->pk_raw);
+        case MV_PART_V3_EXT:
+            return mv_buf_of(&crt->v3_ext);
+        default:
+            return none;
+    }
 }
 
 int mv_crt_seq_get(const mv_cert *crt, int kind, size_t idx, uint8_t *tag, mv_buf *out)

@@ -143,8 +143,15 @@ int mv_crt_parse_pem(mv_cert *chain, const uint8_t *buf, size_t len);
 mv_cert *mv_crt_next(const mv_cert *crt);
 int mv_crt_is_empty(const mv_cert *crt);
 void mv_crt_info(const mv_cert *crt, mv_cert_info *out);
-/* Just the certificate's DER (the verify hook's hot path compares it). */
-mv_buf mv_crt_raw(const mv_cert *crt);
+/* One byte range of a certificate (MV_PART_*), without filling a whole mv_cert_info:
+ * what the verify callback reads for every certificate. Empty for an unknown part. */
+#define MV_PART_RAW 0
+#define MV_PART_SUBJECT 1
+#define MV_PART_ISSUER 2
+#define MV_PART_SERIAL 3
+#define MV_PART_SPKI 4
+#define MV_PART_V3_EXT 5
+mv_buf mv_crt_part(const mv_cert *crt, int part);
 int mv_crt_seq_get(const mv_cert *crt, int kind, size_t idx, uint8_t *tag, mv_buf *out);
 int mv_crt_check_key(const mv_cert *crt, const mv_pk *key);
 

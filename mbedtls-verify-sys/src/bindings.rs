@@ -18,6 +18,12 @@ pub const MV_FEAT_TLS13: u32 = 32;
 pub const MV_FEAT_RSA: u32 = 64;
 pub const MV_FEAT_SERVER_TICKETS: u32 = 128;
 pub const MV_FEAT_SESSION_CACHE: u32 = 256;
+pub const MV_PART_RAW: u32 = 0;
+pub const MV_PART_SUBJECT: u32 = 1;
+pub const MV_PART_ISSUER: u32 = 2;
+pub const MV_PART_SERIAL: u32 = 3;
+pub const MV_PART_SPKI: u32 = 4;
+pub const MV_PART_V3_EXT: u32 = 5;
 pub const MV_ENDPOINT_CLIENT: u32 = 0;
 pub const MV_ENDPOINT_SERVER: u32 = 1;
 pub const MBEDTLS_ERR_ERROR_GENERIC_ERROR: i32 = -1;
@@ -422,7 +428,7 @@ unsafe extern "C" {
     pub fn mv_crt_info(crt: *const mv_cert, out: *mut mv_cert_info);
 }
 unsafe extern "C" {
-    pub fn mv_crt_raw(crt: *const mv_cert) -> mv_buf;
+    pub fn mv_crt_part(crt: *const mv_cert, part: ::core::ffi::c_int) -> mv_buf;
 }
 unsafe extern "C" {
     pub fn mv_crt_seq_get(

@@ -39,7 +39,7 @@ use crate::policy::{AllowRule, ClientPolicy};
 use crate::sync::Arc;
 use crate::sys;
 use crate::trust::Trust;
-use crate::x509::{CertRef, IpAddress, SubjectAltName};
+use crate::x509::{CertRef, IpAddress, Presence, SubjectAltName, quick_find_extension};
 
 bitflags::bitflags! {
     /// mbedTLS's verification failure flags (`MBEDTLS_X509_BADCERT_*`, `MBEDTLS_X509_BADCRL_*`).
@@ -459,26 +459,41 @@ impl Scope {
     /// extension scan per CA when no CA is constrained; allocates only to describe a
     /// failure.
     fn check_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, String> {
+        let presence = quick_find_extension(
+            cert.part(sys::MV_PART_V3_EXT),
+            oid::NAME_CONSTRAINTS.as_bytes(),
+        );
         if depth == 0 {
             // The leaf's own constraints restrict nothing (RFC 5280 allows them only in
             // CA certificates). A non-critical one is skipped, as mbedTLS skips it; a
             // critical one mbedTLS would refuse to parse, and the shim let it through
             // only for enforcement, so it fails here.
-            if cert
-                .extensions()
-                .any(|e| e.is_ok_and(|e| e.oid == oid::NAME_CONSTRAINTS && e.critical))
-            {
+            let critical = match presence {
+                Presence::Absent | Presence::Present { critical: false } => false,
+                Presence::Present { critical: true } => true,
+                Presence::Unknown => cert
+                    .extensions()
+                    .any(|e| e.is_ok_and(|e| e.oid == oid::NAME_CONSTRAINTS && e.critical)),
+            };
+            if critical {
                 return Err(
                     "a critical nameConstraints extension in an end-entity certificate".into(),
                 );
             }
         }
-        self.enforce_name_constraints(cert, depth)
+        self.enforce_name_constraints(cert, depth, presence)
     }
 
     #[cfg(feature = "name-constraints")]
-    fn enforce_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, String> {
+    fn enforce_name_constraints(
+        &self,
+        cert: CertRef<'_>,
+        depth: u32,
+        presence: Presence,
+    ) -> Result<bool, String> {
+        // `Absent` is exact; anything else goes to the strict reader.
         let own = depth > 0
+            && presence != Presence::Absent
             && NameConstraints::of(&cert)
                 .map_err(|e| alloc::format!("its own nameConstraints: {e}"))?
                 .is_some();
@@ -500,12 +515,20 @@ impl Scope {
     /// Without the `name-constraints` feature a constrained CA cannot be honoured, so
     /// it fails the chain (never silently ignored, as mbedTLS would ignore it).
     #[cfg(not(feature = "name-constraints"))]
-    fn enforce_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, String> {
-        if depth > 0
-            && cert
+    fn enforce_name_constraints(
+        &self,
+        cert: CertRef<'_>,
+        depth: u32,
+        presence: Presence,
+    ) -> Result<bool, String> {
+        let present = match presence {
+            Presence::Absent => false,
+            Presence::Present { .. } => true,
+            Presence::Unknown => cert
                 .extensions()
-                .any(|e| e.is_ok_and(|e| e.oid == oid::NAME_CONSTRAINTS))
-        {
+                .any(|e| e.is_ok_and(|e| e.oid == oid::NAME_CONSTRAINTS)),
+        };
+        if depth > 0 && present {
             return Err(
                 "it carries nameConstraints, which this build does not enforce \
                         (feature `name-constraints` of mbedtls-verify is off)"

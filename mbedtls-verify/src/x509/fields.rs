@@ -855,6 +855,74 @@ impl<'a> Iterator for ExtKeyUsages<'a> {
 // Extensions and basicConstraints
 // ---------------------------------------------------------------------------------
 
+/// What a quick walk of an extension list says about one extension (see
+/// [`quick_find_extension`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presence {
+    Absent,
+    /// Present (the first occurrence; `critical` as encoded).
+    Present {
+        critical: bool,
+    },
+    /// The walk did not understand the encoding: ask the strict reader.
+    Unknown,
+}
+
+/// Find the extension `oid` (DER contents of the OID) in an `Extensions` SEQUENCE by a
+/// minimal walk: tags and lengths only, no validation of anything else. For the verify
+/// callback's hot path, where the strict [`Extensions`] reader costs more than a
+/// hundred nanoseconds per certificate: `Absent` is exact for any list this walk reads
+/// to the end, anything it cannot read is `Unknown`, and callers treat `Present` and
+/// `Unknown` with the strict reader.
+pub(crate) fn quick_find_extension(ext_der: &[u8], oid: &[u8]) -> Presence {
+    /// (tag, start of contents, end of contents) of the TLV at `at`, inside `limit`.
+    fn tlv(b: &[u8], at: usize, limit: usize) -> Option<(u8, usize, usize)> {
+        let tag = *b.get(at)?;
+        let first = *b.get(at.checked_add(1)?)?;
+        let (len, start) = match first {
+            0..=0x7F => (usize::from(first), at.checked_add(2)?),
+            0x81..=0x84 => {
+                let n = usize::from(first & 0x7F);
+                let mut len = 0usize;
+                for i in 0..n {
+                    let byte = *b.get(at.checked_add(2 + i)?)?;
+                    len = len.checked_mul(256)?.checked_add(usize::from(byte))?;
+                }
+                (len, at.checked_add(2 + n)?)
+            }
+            _ => return None,
+        };
+        let end = start.checked_add(len)?;
+        (end <= limit).then_some((tag, start, end))
+    }
+    if ext_der.is_empty() {
+        return Presence::Absent;
+    }
+    let Some((0x30, mut pos, end)) = tlv(ext_der, 0, ext_der.len()) else {
+        return Presence::Unknown;
+    };
+    if end != ext_der.len() {
+        return Presence::Unknown;
+    }
+    while pos < end {
+        let Some((0x30, inner, next)) = tlv(ext_der, pos, end) else {
+            return Presence::Unknown;
+        };
+        let Some((0x06, o_start, o_end)) = tlv(ext_der, inner, next) else {
+            return Presence::Unknown;
+        };
+        if ext_der.get(o_start..o_end) == Some(oid) {
+            let critical = matches!(
+                tlv(ext_der, o_end, next),
+                Some((0x01, v, v_end)) if v_end == v + 1 && ext_der.get(v) != Some(&0)
+            );
+            return Presence::Present { critical };
+        }
+        pos = next;
+    }
+    Presence::Absent
+}
+
 /// One certificate extension, as encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension<'a> {
@@ -1191,17 +1259,17 @@ pub struct PublicKeyInfo {
 impl<'a> CertRef<'a> {
     /// The subject name.
     pub fn subject(&self) -> Name<'a> {
-        Name::from_der(self.slice(self.info().subject_raw))
+        Name::from_der(self.part(sys::MV_PART_SUBJECT))
     }
 
     /// The issuer name.
     pub fn issuer(&self) -> Name<'a> {
-        Name::from_der(self.slice(self.info().issuer_raw))
+        Name::from_der(self.part(sys::MV_PART_ISSUER))
     }
 
     /// The serial number: the INTEGER's contents (a leading 0x00 when the top bit is set).
     pub fn serial(&self) -> &'a [u8] {
-        self.slice(self.info().serial)
+        self.part(sys::MV_PART_SERIAL)
     }
 
     /// The serial number in lowercase hex, without the sign byte.
@@ -1229,8 +1297,7 @@ impl<'a> CertRef<'a> {
 
     /// Whether subject and issuer are the same name (byte for byte).
     pub fn is_self_issued(&self) -> bool {
-        let info = self.info();
-        self.slice(info.subject_raw) == self.slice(info.issuer_raw)
+        self.part(sys::MV_PART_SUBJECT) == self.part(sys::MV_PART_ISSUER)
     }
 
     /// The subject alternative names (empty when the extension is absent).
@@ -1266,7 +1333,7 @@ impl<'a> CertRef<'a> {
 
     /// The extensions, read strictly from the certificate's DER.
     pub fn extensions(&self) -> Extensions<'a> {
-        Extensions::from_der(self.slice(self.info().v3_ext))
+        Extensions::from_der(self.part(sys::MV_PART_V3_EXT))
     }
 
     /// basicConstraints, re-parsed strictly (see [`BasicConstraints`]); this, not
@@ -1307,7 +1374,7 @@ impl<'a> CertRef<'a> {
 
     /// The SubjectPublicKeyInfo, DER.
     pub fn spki_der(&self) -> &'a [u8] {
-        self.slice(self.info().spki)
+        self.part(sys::MV_PART_SPKI)
     }
 
     /// SHA-256 of the whole certificate (DER).
@@ -1957,6 +2024,86 @@ mod tests {
         ] {
             assert_eq!(v(bad), BasicConstraints::Malformed, "{bad:02x?}");
         }
+    }
+
+    /// The quick walk agrees with the strict reader wherever it answers, also on
+    /// mutated encodings, and never panics.
+    #[test]
+    fn quick_find_extension_agrees_with_the_strict_reader() {
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let nc = vec![0x30, 0x06, 0xA0, 0x04, 0x30, 0x02, 0x82, 0x00];
+        let cert = CertificateBuilder::new("CN=q")
+            .ca(None)
+            .san(San::Dns("a.example".into()))
+            .raw_extension("2.5.29.30", true, nc)
+            .self_signed(&key)
+            .unwrap();
+        let c = cert.first().unwrap();
+        let ext = c.part(sys::MV_PART_V3_EXT).to_vec();
+        let (nc_const, bc_const) = (oid::NAME_CONSTRAINTS, oid::BASIC_CONSTRAINTS);
+        let (nc_oid, bc_oid) = (nc_const.as_bytes(), bc_const.as_bytes());
+        assert_eq!(
+            quick_find_extension(&ext, nc_oid),
+            Presence::Present { critical: true }
+        );
+        assert_eq!(
+            quick_find_extension(&ext, bc_oid),
+            Presence::Present { critical: true }
+        );
+        assert_eq!(quick_find_extension(&ext, &[0x2A, 0x03]), Presence::Absent);
+        assert_eq!(quick_find_extension(&[], nc_oid), Presence::Absent);
+        assert_eq!(
+            quick_find_extension(&[0x31, 0x00], nc_oid),
+            Presence::Unknown
+        );
+
+        let strict = |der: &[u8], oid_: &[u8]| -> Option<Option<bool>> {
+            let mut found = None;
+            for e in Extensions::from_der(der) {
+                let e = e.ok()?;
+                if e.oid.as_bytes() == oid_ && found.is_none() {
+                    found = Some(e.critical);
+                }
+            }
+            Some(found)
+        };
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut answered, mut checked) = (0, 0);
+        for _ in 0..20_000 {
+            let mut m = ext.clone();
+            for _ in 0..=(next() % 3) {
+                let i = (next() as usize) % m.len();
+                m[i] = next() as u8;
+            }
+            if next() % 4 == 0 {
+                m.truncate((next() as usize) % m.len());
+            }
+            for o in [nc_oid, bc_oid] {
+                let quick = quick_find_extension(&m, o);
+                let Some(strict) = strict(&m, o) else {
+                    continue;
+                };
+                checked += 1;
+                match quick {
+                    Presence::Absent => assert_eq!(strict, None, "{m:02x?}"),
+                    Presence::Present { critical } => {
+                        assert_eq!(strict, Some(critical), "{m:02x?}")
+                    }
+                    Presence::Unknown => continue,
+                }
+                answered += 1;
+            }
+        }
+        assert!(
+            answered > 1000 && checked >= answered,
+            "{answered} / {checked}"
+        );
     }
 
     #[test]

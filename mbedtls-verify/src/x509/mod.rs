@@ -385,8 +385,13 @@ impl<'a> CertRef<'a> {
 
     /// The whole certificate, DER.
     pub fn der(&self) -> &'a [u8] {
-        // SAFETY: self.ptr is a valid parsed certificate.
-        self.slice(unsafe { sys::mv_crt_raw(self.ptr.as_ptr()) })
+        self.part(sys::MV_PART_RAW)
+    }
+
+    /// One byte range of the certificate (`MV_PART_*`), cheaper than [`info`](Self::info).
+    pub(crate) fn part(&self, part: u32) -> &'a [u8] {
+        // SAFETY: self.ptr is a valid parsed certificate; unknown parts come back empty.
+        self.slice(unsafe { sys::mv_crt_part(self.ptr.as_ptr(), part as core::ffi::c_int) })
     }
 
     /// A new owned chain holding a copy of this certificate.
