@@ -18,7 +18,7 @@ use core::ffi::{c_int, c_void};
 use std::ffi::CString;
 
 use mbedtls_verify::der::Writer;
-use mbedtls_verify::issue::{CertificateBuilder, San};
+use mbedtls_verify::issue::{CertificateBuilder, San, name_constraints_der};
 use mbedtls_verify::profile::SecurityProfile;
 use mbedtls_verify::ssl::external::ExternalVerification;
 use mbedtls_verify::ssl::mem::{MemoryTransport, memory_pair, run_handshakes};
@@ -42,24 +42,15 @@ const IP: u8 = 0x87;
 
 /// The DER of a NameConstraints with these (GeneralName tag, contents) bases.
 fn nc(permitted: &[(u8, &[u8])], excluded: &[(u8, &[u8])]) -> Vec<u8> {
-    fn subtrees(w: &mut Writer, n: u8, list: &[(u8, &[u8])]) {
-        if list.is_empty() {
-            return;
-        }
-        w.constructed(0xA0 | n, |w| {
-            for (t, contents) in list {
-                w.sequence(|w| {
-                    w.tlv(*t, contents);
-                });
-            }
-        });
-    }
-    let mut w = Writer::new();
-    w.sequence(|w| {
-        subtrees(w, 0, permitted);
-        subtrees(w, 1, excluded);
-    });
-    w.into_vec()
+    let raw = |list: &[(u8, &[u8])]| -> Vec<San> {
+        list.iter()
+            .map(|&(tag, contents)| San::Raw {
+                tag,
+                contents: contents.to_vec(),
+            })
+            .collect()
+    };
+    name_constraints_der(&raw(permitted), &raw(excluded))
 }
 
 fn permit_dns(subtree: &str) -> Vec<u8> {

@@ -6,8 +6,8 @@ mod pki;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mbedtls_verify::der::Writer;
 use mbedtls_verify::issue::{CertificateBuilder, San};
+use mbedtls_verify::pk::PrivateKey;
 use mbedtls_verify::policy::ClientPolicy;
 use mbedtls_verify::ssl::mem::{MemoryTransport, memory_pair, run_handshakes};
 use mbedtls_verify::ssl::{ClientAuth, ClientConfig, Identity, ServerConfig, Session, TlsVersion};
@@ -23,11 +23,35 @@ fn handshake(
     server: &ServerConfig,
     client: &ClientConfig,
 ) -> (Session<MemoryTransport>, mbedtls_verify::Result<()>) {
-    let (a, b) = memory_pair();
-    let mut c = Session::client(client, "device.local", a).unwrap();
-    let mut s = Session::server(server, b).unwrap();
-    let (_rc, rs) = run_handshakes(&mut c, &mut s);
+    let (s, _rc, rs) = connect(server, client, "device.local");
     (s, rs)
+}
+
+/// One in-memory handshake with `name` as the server name: the server session and
+/// both sides' results.
+fn connect(
+    server: &ServerConfig,
+    client: &ClientConfig,
+    name: &str,
+) -> (
+    Session<MemoryTransport>,
+    mbedtls_verify::Result<()>,
+    mbedtls_verify::Result<()>,
+) {
+    let (a, b) = memory_pair();
+    let mut c = Session::client(client, name, a).unwrap();
+    let mut s = Session::server(server, b).unwrap();
+    let (rc, rs) = run_handshakes(&mut c, &mut s);
+    (s, rc, rs)
+}
+
+/// A server presenting `chain` that asks for no client certificate.
+fn server_presenting(chain: CertChain, key: &PrivateKey) -> ServerConfig {
+    ServerConfig::builder()
+        .identity(Identity::new(chain, key_copy(key)).unwrap())
+        .client_auth(ClientAuth::None)
+        .build()
+        .unwrap()
 }
 
 struct Setup {
@@ -296,24 +320,11 @@ fn deep_and_wide_ca_callback_candidate_sets_fail_within_bounds() {
     );
 }
 
-/// nameConstraints with one permitted dNSName subtree.
-fn permit_dns(subtree: &str) -> Vec<u8> {
-    let mut sub = Writer::new();
-    sub.sequence(|w| {
-        w.implicit(2, false, subtree.as_bytes());
-    });
-    let mut nc = Writer::new();
-    nc.sequence(|w| {
-        w.implicit(0, true, &sub.into_vec());
-    });
-    nc.into_vec()
-}
-
 fn constrained_root(critical: bool) -> Ca {
     let key = key();
     let cert = CertificateBuilder::new("CN=Constrained Root,O=Test")
         .ca(None)
-        .raw_extension("2.5.29.30", critical, permit_dns("example.com"))
+        .name_constraints(critical, &[San::Dns("example.com".into())], &[])
         .self_signed(&key)
         .unwrap();
     Ca { cert, key }
@@ -363,16 +374,9 @@ fn name_constraints_are_enforced_never_ignored() {
             (&inside, "device.example.com", true),
             (&outside, "device.example.org", false),
         ] {
-            let server = ServerConfig::builder()
-                .identity(Identity::new(leaf.cert.clone(), key_copy(&leaf.key)).unwrap())
-                .client_auth(ClientAuth::None)
-                .build()
-                .unwrap();
+            let server = server_presenting(leaf.cert.clone(), &leaf.key);
             let client = ClientConfig::builder().trust(trust()).build().unwrap();
-            let (a, b) = memory_pair();
-            let mut c = Session::client(&client, name, a).unwrap();
-            let mut s = Session::server(&server, b).unwrap();
-            let (rc, _rs) = run_handshakes(&mut c, &mut s);
+            let (_s, rc, _rs) = connect(&server, &client, name);
             assert_eq!(rc.is_ok(), ok, "critical={critical} {name}: {rc:?}");
         }
 
@@ -400,10 +404,7 @@ fn name_constraints_are_enforced_never_ignored() {
                     .identity(Identity::new(leaf.cert.clone(), key_copy(&leaf.key)).unwrap())
                     .build()
                     .unwrap();
-                let (a, b) = memory_pair();
-                let mut c = Session::client(&client, "device.example.com", a).unwrap();
-                let mut s = Session::server(&server, b).unwrap();
-                let (_rc, rs) = run_handshakes(&mut c, &mut s);
+                let (s, _rc, rs) = connect(&server, &client, "device.example.com");
                 assert_eq!(rs.is_ok(), ok, "critical={critical} {auth:?} {dns}: {rs:?}");
                 assert_eq!(s.verified_peer().is_some(), ok);
             }
@@ -421,7 +422,7 @@ fn name_constraints_on_a_peer_sent_intermediate() {
         let key = key();
         let ica_cert = CertificateBuilder::new("CN=Constrained ICA,O=Test")
             .ca(None)
-            .raw_extension("2.5.29.30", critical, permit_dns("example.com"))
+            .name_constraints(critical, &[San::Dns("example.com".into())], &[])
             .signed_by(&key, root.cert(), &root.key)
             .unwrap();
         let ica = Ca {
@@ -433,19 +434,12 @@ fn name_constraints_on_a_peer_sent_intermediate() {
             ("device.evil.test", false),
         ] {
             let leaf = server_leaf(&ica, dns);
-            let server = ServerConfig::builder()
-                .identity(Identity::new(chain(&leaf.cert, &[&ica]), key_copy(&leaf.key)).unwrap())
-                .client_auth(ClientAuth::None)
-                .build()
-                .unwrap();
+            let server = server_presenting(chain(&leaf.cert, &[&ica]), &leaf.key);
             let client = ClientConfig::builder()
                 .trust(Trust::anchors(root.cert.clone()).unwrap())
                 .build()
                 .unwrap();
-            let (a, b) = memory_pair();
-            let mut c = Session::client(&client, dns, a).unwrap();
-            let mut s = Session::server(&server, b).unwrap();
-            let (rc, _rs) = run_handshakes(&mut c, &mut s);
+            let (_s, rc, _rs) = connect(&server, &client, dns);
             assert_eq!(rc.is_ok(), ok, "critical={critical} {dns}: {rc:?}");
         }
     }
@@ -470,15 +464,8 @@ fn a_wildcard_over_a_single_label_matches_nothing() {
         .verify(&ok.cert)
         .unwrap();
     // And in a handshake.
-    let server = ServerConfig::builder()
-        .identity(Identity::new(tld.cert.clone(), key_copy(&tld.key)).unwrap())
-        .client_auth(ClientAuth::None)
-        .build()
-        .unwrap();
+    let server = server_presenting(tld.cert.clone(), &tld.key);
     let client = ClientConfig::builder().trust(trust()).build().unwrap();
-    let (a, b) = memory_pair();
-    let mut c = Session::client(&client, "example.com", a).unwrap();
-    let mut s = Session::server(&server, b).unwrap();
-    let (rc, _rs) = run_handshakes(&mut c, &mut s);
+    let (_s, rc, _rs) = connect(&server, &client, "example.com");
     assert!(rc.is_err());
 }

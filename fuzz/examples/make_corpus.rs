@@ -343,36 +343,23 @@ fn certificate_seeds(out: &mut Out) {
     }
     // Name constraints on an intermediate (critical and not), with a leaf inside and one
     // outside: permitted URI host, email domain, DNS and IPv4 subtrees; an excluded DNS
-    // subtree and a directoryName.
+    // subtree.
     {
         let host = DEVICE_URI_PREFIX
             .split("//")
             .nth(1)
             .and_then(|rest| rest.split('/').next())
             .unwrap();
-        let mut permitted = Writer::new();
-        permitted.sequence(|w| {
-            w.implicit(6, false, host.as_bytes());
-        });
-        permitted.sequence(|w| {
-            w.implicit(1, false, b".fuzz.example");
-        });
-        permitted.sequence(|w| {
-            w.implicit(2, false, b"fuzz.example");
-        });
-        permitted.sequence(|w| {
-            w.implicit(7, false, &[192, 0, 2, 0, 255, 255, 255, 0]);
-        });
-        let mut excluded = Writer::new();
-        excluded.sequence(|w| {
-            w.implicit(2, false, b"bad.fuzz.example");
-        });
-        let mut nc = Writer::new();
-        nc.sequence(|w| {
-            w.implicit(0, true, &permitted.into_vec());
-            w.implicit(1, true, &excluded.into_vec());
-        });
-        let nc = nc.into_vec();
+        let permitted = [
+            San::Uri(host.into()),
+            San::Email(".fuzz.example".into()),
+            San::Dns("fuzz.example".into()),
+            San::Raw {
+                tag: 0x87,
+                contents: vec![192, 0, 2, 0, 255, 255, 255, 0],
+            },
+        ];
+        let excluded = [San::Dns("bad.fuzz.example".into())];
         for (critical, serial) in [(false, 40u8), (true, 41)] {
             let key = p256();
             let cert = issue(
@@ -380,7 +367,7 @@ fn certificate_seeds(out: &mut Out) {
                 valid(CertificateBuilder::new(&format!("CN=Constrained {serial},{O}")))
                     .ca(None)
                     .serial(&[serial])
-                    .raw_extension("2.5.29.30", critical, nc.clone()),
+                    .name_constraints(critical, &permitted, &excluded),
                 &key,
             );
             let sub = Ca { cert, key };

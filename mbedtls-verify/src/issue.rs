@@ -164,6 +164,16 @@ impl CertificateBuilder {
         self
     }
 
+    /// A nameConstraints extension ([`name_constraints_der`]), critical as RFC 5280
+    /// requires unless `critical` is false.
+    pub fn name_constraints(self, critical: bool, permitted: &[San], excluded: &[San]) -> Self {
+        self.raw_extension(
+            "2.5.29.30",
+            critical,
+            name_constraints_der(permitted, excluded),
+        )
+    }
+
     /// The hash for the signature (default SHA-256).
     pub fn hash(mut self, hash: HashAlgorithm) -> Self {
         self.hash = hash;
@@ -393,16 +403,45 @@ fn encode_general_names(sans: &[San]) -> Result<Vec<u8>> {
     let mut w = Writer::new();
     w.sequence(|w| {
         for san in sans {
-            match san {
-                San::Email(s) => w.implicit(1, false, s.as_bytes()),
-                San::Dns(s) => w.implicit(2, false, s.as_bytes()),
-                San::Uri(s) => w.implicit(6, false, s.as_bytes()),
-                San::Ip(ip) => w.implicit(7, false, ip.as_bytes()),
-                San::Raw { tag, contents } => w.tlv(*tag, contents),
-            };
+            write_general_name(w, san);
         }
     });
     Ok(w.into_vec())
+}
+
+fn write_general_name(w: &mut Writer, name: &San) {
+    match name {
+        San::Email(s) => w.implicit(1, false, s.as_bytes()),
+        San::Dns(s) => w.implicit(2, false, s.as_bytes()),
+        San::Uri(s) => w.implicit(6, false, s.as_bytes()),
+        San::Ip(ip) => w.implicit(7, false, ip.as_bytes()),
+        San::Raw { tag, contents } => w.tlv(*tag, contents),
+    };
+}
+
+/// The DER of a nameConstraints extension value (RFC 5280 4.2.1.10): `permitted` and
+/// `excluded` subtree bases as GeneralNames — `San::Dns("fleet.example")`,
+/// `San::Email`, `San::Uri` (a host), or `San::Raw` for the other forms (an iPAddress
+/// range is `San::Raw { tag: 0x87, contents }` with the address followed by its mask, a
+/// directoryName `0xA4` around a Name). Written as given, not validated (verification
+/// refuses what it cannot enforce); an empty list is left out. See also
+/// [`CertificateBuilder::name_constraints`].
+pub fn name_constraints_der(permitted: &[San], excluded: &[San]) -> Vec<u8> {
+    let subtrees = |w: &mut Writer, n: u8, bases: &[San]| {
+        if !bases.is_empty() {
+            w.constructed(crate::der::tag::context(n, true), |w| {
+                for base in bases {
+                    w.sequence(|w| write_general_name(w, base));
+                }
+            });
+        }
+    };
+    let mut w = Writer::new();
+    w.sequence(|w| {
+        subtrees(w, 0, permitted);
+        subtrees(w, 1, excluded);
+    });
+    w.into_vec()
 }
 
 /// A name in mbedTLS's string form that mbedTLS writes back byte for byte: every
@@ -783,17 +822,7 @@ mod tests {
     fn raw_extension_replaces_the_generated_one_and_pem_round_trips() {
         let key = p256();
         // nameConstraints (permitted dNSName .fleet.example), unknown to mbedTLS 3.6.
-        let mut nc = Writer::new();
-        nc.sequence(|w| {
-            w.implicit(0, true, &{
-                let mut sub = Writer::new();
-                sub.sequence(|w| {
-                    w.implicit(2, false, b".fleet.example");
-                });
-                sub.into_vec()
-            });
-        });
-        let nc = nc.into_vec();
+        let nc = name_constraints_der(&[San::Dns(".fleet.example".into())], &[]);
         let c = builder("CN=ca")
             .ca(Some(3))
             .raw_extension("2.5.29.19", true, vec![0x30, 0x03, 0x01, 0x01, 0xFF])

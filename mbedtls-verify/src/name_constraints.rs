@@ -1256,13 +1256,13 @@ mod tests {
 
     type E = NameConstraintError;
 
-    const DNS: u8 = 0x82;
-    const EMAIL: u8 = 0x81;
-    const URI_TAG: u8 = 0x86;
-    const IP: u8 = 0x87;
-    const DIR: u8 = 0xA4;
+    pub(super) const DNS: u8 = 0x82;
+    pub(super) const EMAIL: u8 = 0x81;
+    pub(super) const URI_TAG: u8 = 0x86;
+    pub(super) const IP: u8 = 0x87;
+    pub(super) const DIR: u8 = 0xA4;
 
-    fn key() -> PrivateKey {
+    pub(super) fn key() -> PrivateKey {
         PrivateKey::generate(KeyType::EcdsaP256).unwrap()
     }
 
@@ -1274,67 +1274,52 @@ mod tests {
 
     /// A certificate with this subject and these SANs (self-signed: `check` only reads
     /// names).
-    fn cert(subject: &str, sans: impl IntoIterator<Item = San>) -> CertChain {
+    pub(super) fn cert(subject: &str, sans: impl IntoIterator<Item = San>) -> CertChain {
         builder(subject).sans(sans).self_signed(&key()).unwrap()
     }
 
-    fn dns(s: &str) -> San {
+    pub(super) fn dns(s: &str) -> San {
         San::Dns(s.into())
     }
 
-    fn email(s: &str) -> San {
+    pub(super) fn email(s: &str) -> San {
         San::Email(s.into())
     }
 
-    fn uri(s: &str) -> San {
+    pub(super) fn uri(s: &str) -> San {
         San::Uri(s.into())
     }
 
-    fn ip(s: &str) -> San {
+    pub(super) fn ip(s: &str) -> San {
         San::Ip(IpAddress::parse(s).unwrap())
     }
 
-    fn raw_san(tag: u8, contents: &[u8]) -> San {
+    pub(super) fn raw_san(tag: u8, contents: &[u8]) -> San {
         San::Raw {
             tag,
             contents: contents.to_vec(),
         }
     }
 
-    fn subtrees(w: &mut Writer, n: u8, list: &[(u8, &[u8])]) {
-        if list.is_empty() {
-            return;
-        }
-        w.constructed(tag::context(n, true), |w| {
-            for (t, contents) in list {
-                w.sequence(|w| {
-                    w.tlv(*t, contents);
-                });
-            }
-        });
-    }
-
     /// The DER of a NameConstraints with these (tag, contents) bases.
-    fn nc(permitted: &[(u8, &[u8])], excluded: &[(u8, &[u8])]) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.sequence(|w| {
-            subtrees(w, 0, permitted);
-            subtrees(w, 1, excluded);
-        });
-        w.into_vec()
+    pub(super) fn nc(permitted: &[(u8, &[u8])], excluded: &[(u8, &[u8])]) -> Vec<u8> {
+        let raw = |list: &[(u8, &[u8])]| -> Vec<San> {
+            list.iter().map(|&(t, c)| raw_san(t, c)).collect()
+        };
+        crate::issue::name_constraints_der(&raw(permitted), &raw(excluded))
     }
 
-    fn check(constraints: &[u8], c: &CertChain) -> Result<(), E> {
+    pub(super) fn check(constraints: &[u8], c: &CertChain) -> Result<(), E> {
         NameConstraints::parse(constraints)
             .unwrap()
             .check(&c.first().unwrap())
     }
 
-    fn not_permitted(form: &'static str) -> Result<(), E> {
+    pub(super) fn not_permitted(form: &'static str) -> Result<(), E> {
         Err(E::NotPermitted { form })
     }
 
-    fn excluded(form: &'static str) -> Result<(), E> {
+    pub(super) fn excluded(form: &'static str) -> Result<(), E> {
         Err(E::Excluded { form })
     }
 
@@ -1441,17 +1426,19 @@ mod tests {
             ("not a SEQUENCE", vec![0x31, 0x00]),
             ("lists swapped", {
                 let mut w = Writer::new();
+                // The contents of two one-list NameConstraints (short lengths).
+                let excluded = nc(&[], &[(DNS, b"a.test")]);
+                let permitted = nc(&[(DNS, b"b.test")], &[]);
                 w.sequence(|w| {
-                    subtrees(w, 1, &[(DNS, b"a.test")]);
-                    subtrees(w, 0, &[(DNS, b"b.test")]);
+                    w.raw(&excluded[2..]).raw(&permitted[2..]);
                 });
                 w.into_vec()
             }),
             ("unknown element in NameConstraints", {
                 let mut w = Writer::new();
+                let permitted = nc(&[(DNS, b"a.test")], &[]);
                 w.sequence(|w| {
-                    subtrees(w, 0, &[(DNS, b"a.test")]);
-                    w.null();
+                    w.raw(&permitted[2..]).null();
                 });
                 w.into_vec()
             }),
@@ -2675,6 +2662,10 @@ mod tests {
 /// test is one trick, kept as a regression test whether it was a hole (fixed) or not.
 #[cfg(test)]
 mod adversarial_tests {
+    // Helpers shared with `tests`.
+    use super::tests::{
+        DIR, DNS, EMAIL, IP, URI_TAG, cert, check, dns, email, excluded, ip, nc, not_permitted, uri,
+    };
     use super::*;
     use crate::der::Writer;
     use crate::issue::{CertificateBuilder, San};
@@ -2686,76 +2677,11 @@ mod adversarial_tests {
 
     type E = NameConstraintError;
 
-    const EMAIL: u8 = 0x81;
-    const DNS: u8 = 0x82;
-    const DIR: u8 = 0xA4;
-    const URI_TAG: u8 = 0x86;
-    const IP: u8 = 0x87;
-
-    fn cert(subject: &str, sans: impl IntoIterator<Item = San>) -> CertChain {
-        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
-        CertificateBuilder::new(subject)
-            .sans(sans)
-            .self_signed(&key)
-            .unwrap()
-    }
-
-    fn nc(permitted: &[(u8, &[u8])], excluded: &[(u8, &[u8])]) -> Vec<u8> {
-        fn subtrees(w: &mut Writer, n: u8, list: &[(u8, &[u8])]) {
-            if !list.is_empty() {
-                w.constructed(tag::context(n, true), |w| {
-                    for (t, contents) in list {
-                        w.sequence(|w| {
-                            w.tlv(*t, contents);
-                        });
-                    }
-                });
-            }
-        }
-        let mut w = Writer::new();
-        w.sequence(|w| {
-            subtrees(w, 0, permitted);
-            subtrees(w, 1, excluded);
-        });
-        w.into_vec()
-    }
-
-    /// `check`, as the crate's own clients and the offline verifier run it.
-    fn check(constraints: &[u8], c: &CertChain) -> Result<(), E> {
-        NameConstraints::parse(constraints)
-            .unwrap()
-            .check(&c.first().unwrap())
-    }
-
     /// As the verify callback runs it where mbedTLS's hostname check is the only one.
     fn check_foreign(constraints: &[u8], c: &CertChain) -> Result<(), E> {
         NameConstraints::parse(constraints)
             .unwrap()
             .check_names(&c.first().unwrap(), true)
-    }
-
-    fn dns(s: &str) -> San {
-        San::Dns(s.into())
-    }
-
-    fn email(s: &str) -> San {
-        San::Email(s.into())
-    }
-
-    fn uri(s: &str) -> San {
-        San::Uri(s.into())
-    }
-
-    fn ip(s: &str) -> San {
-        San::Ip(IpAddress::parse(s).unwrap())
-    }
-
-    fn excluded(form: &'static str) -> Result<(), E> {
-        Err(E::Excluded { form })
-    }
-
-    fn not_permitted(form: &'static str) -> Result<(), E> {
-        Err(E::NotPermitted { form })
     }
 
     fn unsupported(r: Result<(), E>) -> bool {

@@ -459,29 +459,28 @@ impl Scope {
     /// extension scan per CA when no CA is constrained; allocates only to describe a
     /// failure.
     fn check_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, String> {
-        let presence = quick_find_extension(
+        // Whether and how `cert` carries nameConstraints: the quick walk, and the strict
+        // reader only where the walk could not tell.
+        let own = match quick_find_extension(
             cert.part(sys::MV_PART_V3_EXT),
             oid::NAME_CONSTRAINTS.as_bytes(),
-        );
-        if depth == 0 {
-            // The leaf's own constraints restrict nothing (RFC 5280 allows them only in
-            // CA certificates). A non-critical one is skipped, as mbedTLS skips it; a
-            // critical one mbedTLS would refuse to parse, and the shim let it through
-            // only for enforcement, so it fails here.
-            let critical = match presence {
-                Presence::Absent | Presence::Present { critical: false } => false,
-                Presence::Present { critical: true } => true,
-                Presence::Unknown => cert
-                    .extensions()
-                    .any(|e| e.is_ok_and(|e| e.oid == oid::NAME_CONSTRAINTS && e.critical)),
-            };
-            if critical {
-                return Err(
-                    "a critical nameConstraints extension in an end-entity certificate".into(),
-                );
-            }
+        ) {
+            Presence::Absent => None,
+            Presence::Present { critical } => Some(critical),
+            Presence::Unknown => cert
+                .extensions()
+                .flatten()
+                .find(|e| e.oid == oid::NAME_CONSTRAINTS)
+                .map(|e| e.critical),
+        };
+        // The leaf's own constraints restrict nothing (RFC 5280 allows them only in CA
+        // certificates). A non-critical one is skipped, as mbedTLS skips it; a critical
+        // one mbedTLS would refuse to parse, and the shim let it through only for
+        // enforcement, so it fails here.
+        if depth == 0 && own == Some(true) {
+            return Err("a critical nameConstraints extension in an end-entity certificate".into());
         }
-        self.enforce_name_constraints(cert, depth, presence)
+        self.enforce_name_constraints(cert, depth, own.is_some())
     }
 
     #[cfg(feature = "name-constraints")]
@@ -489,11 +488,11 @@ impl Scope {
         &self,
         cert: CertRef<'_>,
         depth: u32,
-        presence: Presence,
+        has_own: bool,
     ) -> Result<bool, String> {
-        // `Absent` is exact; anything else goes to the strict reader.
+        // Its own constraints must be enforceable (the strict parse), whatever is below.
         let own = depth > 0
-            && presence != Presence::Absent
+            && has_own
             && NameConstraints::of(&cert)
                 .map_err(|e| alloc::format!("its own nameConstraints: {e}"))?
                 .is_some();
@@ -517,18 +516,11 @@ impl Scope {
     #[cfg(not(feature = "name-constraints"))]
     fn enforce_name_constraints(
         &self,
-        cert: CertRef<'_>,
+        _cert: CertRef<'_>,
         depth: u32,
-        presence: Presence,
+        has_own: bool,
     ) -> Result<bool, String> {
-        let present = match presence {
-            Presence::Absent => false,
-            Presence::Present { .. } => true,
-            Presence::Unknown => cert
-                .extensions()
-                .any(|e| e.is_ok_and(|e| e.oid == oid::NAME_CONSTRAINTS)),
-        };
-        if depth > 0 && present {
+        if depth > 0 && has_own {
             return Err(
                 "it carries nameConstraints, which this build does not enforce \
                         (feature `name-constraints` of mbedtls-verify is off)"
@@ -772,25 +764,16 @@ mod tests {
     #[test]
     fn a_constrained_ca_is_enforced_or_refused() {
         use crate::Reason;
-        use crate::der::Writer;
         use crate::issue::{CertificateBuilder, San};
         use crate::pk::{KeyType, PrivateKey};
         use crate::trust::Trust;
         use crate::verifier::Verifier;
         use alloc::vec::Vec;
 
-        let mut sub = Writer::new();
-        sub.sequence(|w| {
-            w.implicit(2, false, b"example.com");
-        });
-        let mut nc = Writer::new();
-        nc.sequence(|w| {
-            w.implicit(0, true, &sub.into_vec());
-        });
         let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
         let root = CertificateBuilder::new("CN=Constrained")
             .ca(None)
-            .raw_extension("2.5.29.30", false, nc.into_vec())
+            .name_constraints(false, &[San::Dns("example.com".into())], &[])
             .self_signed(&key)
             .unwrap();
         let leaf = |dns: &str| {

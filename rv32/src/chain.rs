@@ -251,7 +251,6 @@ fn bare_c_verification(chain: &CertChain, anchors: &CertChain) -> Result<u64, c_
 /// kind mbedTLS itself skips): with the safe crate's `name-constraints` feature a leaf
 /// inside verifies and one outside fails; without it both fail (never unchecked).
 pub fn name_constraints(t: &mut Tally, pki: &Pki) -> Result<(), &'static str> {
-    use mbedtls_verify::der::Writer;
     use mbedtls_verify::issue::{CertificateBuilder, San};
     use mbedtls_verify::pk::{KeyType, PrivateKey};
     use mbedtls_verify::x509::DateTime;
@@ -260,21 +259,13 @@ pub fn name_constraints(t: &mut Tally, pki: &Pki) -> Result<(), &'static str> {
         DateTime::new(2025, 1, 1, 0, 0, 0).ok_or("date")?,
         DateTime::new(2030, 12, 31, 23, 59, 59).ok_or("date")?,
     );
-    let mut sub = Writer::new();
-    sub.sequence(|w| {
-        w.implicit(2, false, b"fleet.example");
-    });
-    let mut nc = Writer::new();
-    nc.sequence(|w| {
-        w.implicit(0, true, &sub.into_vec());
-    });
     let ca_key = PrivateKey::generate(KeyType::EcdsaP256).map_err(|_| "key")?;
     let root = pki.root.cert.first().ok_or("root")?;
     let ca = CertificateBuilder::new("CN=Constrained CA,O=Fleet")
         .serial(&[40])
         .validity(nb, na)
         .ca(Some(0))
-        .raw_extension("2.5.29.30", false, nc.into_vec())
+        .name_constraints(false, &[San::Dns("fleet.example".into())], &[])
         .signed_by(&ca_key, root, &pki.root.key)
         .map_err(|_| "constrained CA")?;
     let leaf_key = PrivateKey::generate(KeyType::EcdsaP256).map_err(|_| "key")?;
