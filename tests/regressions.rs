@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use mbedtls_verify::issue::{CertificateBuilder, San};
 use mbedtls_verify::pk::PrivateKey;
 use mbedtls_verify::policy::ClientPolicy;
-use mbedtls_verify::ssl::mem::{MemoryTransport, memory_pair, run_handshakes};
+use mbedtls_verify::ssl::mem::{MemoryTransport, memory_pair};
 use mbedtls_verify::ssl::{ClientAuth, ClientConfig, Identity, ServerConfig, Session, TlsVersion};
 use mbedtls_verify::sys;
 use mbedtls_verify::trust::{CaCandidates, Trust};
@@ -23,26 +23,8 @@ fn handshake(
     server: &ServerConfig,
     client: &ClientConfig,
 ) -> (Session<MemoryTransport>, mbedtls_verify::Result<()>) {
-    let (s, _rc, rs) = connect(server, client, "device.local");
+    let (_c, s, _rc, rs) = connect(server, client, "device.local");
     (s, rs)
-}
-
-/// One in-memory handshake with `name` as the server name: the server session and
-/// both sides' results.
-fn connect(
-    server: &ServerConfig,
-    client: &ClientConfig,
-    name: &str,
-) -> (
-    Session<MemoryTransport>,
-    mbedtls_verify::Result<()>,
-    mbedtls_verify::Result<()>,
-) {
-    let (a, b) = memory_pair();
-    let mut c = Session::client(client, name, a).unwrap();
-    let mut s = Session::server(server, b).unwrap();
-    let (rc, rs) = run_handshakes(&mut c, &mut s);
-    (s, rc, rs)
 }
 
 /// A server presenting `chain` that asks for no client certificate.
@@ -376,7 +358,7 @@ fn name_constraints_are_enforced_never_ignored() {
         ] {
             let server = server_presenting(leaf.cert.clone(), &leaf.key);
             let client = ClientConfig::builder().trust(trust()).build().unwrap();
-            let (_s, rc, _rs) = connect(&server, &client, name);
+            let (_c, _s, rc, _rs) = connect(&server, &client, name);
             assert_eq!(rc.is_ok(), ok, "critical={critical} {name}: {rc:?}");
         }
 
@@ -404,7 +386,7 @@ fn name_constraints_are_enforced_never_ignored() {
                     .identity(Identity::new(leaf.cert.clone(), key_copy(&leaf.key)).unwrap())
                     .build()
                     .unwrap();
-                let (s, _rc, rs) = connect(&server, &client, "device.example.com");
+                let (_c, s, _rc, rs) = connect(&server, &client, "device.example.com");
                 assert_eq!(rs.is_ok(), ok, "critical={critical} {auth:?} {dns}: {rs:?}");
                 assert_eq!(s.verified_peer().is_some(), ok);
             }
@@ -439,7 +421,7 @@ fn name_constraints_on_a_peer_sent_intermediate() {
                 .trust(Trust::anchors(root.cert.clone()).unwrap())
                 .build()
                 .unwrap();
-            let (_s, rc, _rs) = connect(&server, &client, dns);
+            let (_c, _s, rc, _rs) = connect(&server, &client, dns);
             assert_eq!(rc.is_ok(), ok, "critical={critical} {dns}: {rc:?}");
         }
     }
@@ -466,6 +448,6 @@ fn a_wildcard_over_a_single_label_matches_nothing() {
     // And in a handshake.
     let server = server_presenting(tld.cert.clone(), &tld.key);
     let client = ClientConfig::builder().trust(trust()).build().unwrap();
-    let (_s, rc, _rs) = connect(&server, &client, "example.com");
+    let (_c, _s, rc, _rs) = connect(&server, &client, "example.com");
     assert!(rc.is_err());
 }

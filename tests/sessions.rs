@@ -52,23 +52,6 @@ fn client_config(f: &Fleet, id: Option<&Leaf>) -> mbedtls_verify::ssl::ClientCon
     }
 }
 
-fn connect(
-    server: &ServerConfig,
-    client: &ClientConfig,
-    name: &str,
-) -> (
-    Session<MemoryTransport>,
-    Session<MemoryTransport>,
-    mbedtls_verify::Result<()>,
-    mbedtls_verify::Result<()>,
-) {
-    let (a, b) = memory_pair();
-    let mut c = Session::client(client, name, a).unwrap();
-    let mut s = Session::server(server, b).unwrap();
-    let (rc, rs) = run_handshakes(&mut c, &mut s);
-    (c, s, rc, rs)
-}
-
 fn exchange(c: &mut Session<MemoryTransport>, s: &mut Session<MemoryTransport>) {
     c.write_all(b"ping").unwrap();
     let mut buf = [0u8; 4];

@@ -4,6 +4,8 @@
 
 use mbedtls_verify::issue::{CertificateBuilder, San};
 use mbedtls_verify::pk::{KeyType, PrivateKey};
+use mbedtls_verify::ssl::mem::{MemoryTransport, memory_pair, run_handshakes};
+use mbedtls_verify::ssl::{ClientConfig, ServerConfig, Session};
 use mbedtls_verify::x509::{CertChain, CertRef, DateTime, ExtendedKeyUsage};
 
 #[derive(Debug)]
@@ -86,4 +88,23 @@ pub fn date(y: u16, m: u8, d: u8) -> DateTime {
 /// A second handle on the same key (keys are not `Clone` on purpose).
 pub fn key_copy(k: &PrivateKey) -> PrivateKey {
     PrivateKey::parse(k.to_der().unwrap().as_bytes()).unwrap()
+}
+
+/// One in-memory handshake with `name` as the server name: both sessions and both
+/// sides' results.
+pub fn connect(
+    server: &ServerConfig,
+    client: &ClientConfig,
+    name: &str,
+) -> (
+    Session<MemoryTransport>,
+    Session<MemoryTransport>,
+    mbedtls_verify::Result<()>,
+    mbedtls_verify::Result<()>,
+) {
+    let (a, b) = memory_pair();
+    let mut c = Session::client(client, name, a).unwrap();
+    let mut s = Session::server(server, b).unwrap();
+    let (rc, rs) = run_handshakes(&mut c, &mut s);
+    (c, s, rc, rs)
 }
