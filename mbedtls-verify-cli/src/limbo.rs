@@ -1,6 +1,6 @@
 //! `limbo`: the x509-limbo harness protocol. Reads a limbo test-case file on stdin,
-//! runs every case through the library's conformance runner
-//! (`mbedtls_verify::conformance::run`) and writes
+//! runs every case through the conformance runner
+//! ([`crate::conformance::run`]) and writes
 //! `{"version": 1, "harness": "mbedtls-verify", "results": [...]}` to stdout.
 //!
 //! Every case is answered: one that cannot be read (a missing or mistyped field) is
@@ -14,7 +14,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
-use mbedtls_verify::conformance::{self, Case, Outcome, PeerName};
+use mbedtls_verify_cli::conformance::{self, Case, Outcome, PeerName};
 
 use crate::util::{CliResult, EXIT_OK, Failure, log, out};
 

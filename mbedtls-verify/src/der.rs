@@ -29,7 +29,7 @@ use alloc::borrow::Cow;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::x509::DateTime;
+use crate::time::DateTime;
 
 /// Universal and context-specific tag bytes used in certificates.
 pub mod tag {

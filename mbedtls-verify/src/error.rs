@@ -5,8 +5,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::flags::VerifyFlags;
 use crate::sys;
-use crate::verify::VerifyFlags;
 
 /// A negative mbedTLS (or shim) error code, kept as is and named when displayed.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,7 +40,7 @@ impl MbedtlsError {
         if let Some(t) = text {
             return t;
         }
-        crate::platform::strerror(self.0, buf)
+        strerror(self.0, buf)
     }
 }
 
@@ -208,3 +208,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// mbedTLS's text for an error code, written into `buf`.
+#[allow(unsafe_code)]
+fn strerror(code: i32, buf: &mut [u8; 160]) -> &str {
+    // SAFETY: buf is writable for its length; mv_strerror NUL-terminates within it.
+    unsafe { sys::mv_strerror(code, buf.as_mut_ptr().cast(), buf.len()) };
+    let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    core::str::from_utf8(&buf[..n]).unwrap_or("")
+}

@@ -11,6 +11,37 @@
 //!
 //! `no_std` + `alloc`; the `std` feature (default) adds panic catching in callbacks and
 //! `std::io` transports.
+//!
+//! # Layers
+//!
+//! Modules use only modules of lower layers (or of their own layer, without a cycle);
+//! nothing points up. `scripts/check-layers` reads this table and checks every `crate::`
+//! use in `src/` against it (CI runs it); unit tests may use any layer for fixtures.
+//!
+//! | layer | modules |
+//! |---|---|
+//! | 6 tools | `issue`, `danger` |
+//! | 5 users of the trampoline | `verifier`, `ssl` |
+//! | 4 the trampoline | `verify` |
+//! | 3 decisions | `trust`, `profile`, `policy`, `name_constraints` |
+//! | 2 objects | `pk`, `x509` |
+//! | 1 basics | `error`, `flags`, `time`, `der`, `pem`, `platform` |
+//! | 0 floor | `sys`, `sync` |
+//!
+//! - **floor**: the raw bindings (`sys`) and the `Arc` that works without compare-and-swap;
+//! - **basics**: error codes and types, the failure flags ([`verify::VerifyFlags`]),
+//!   dates ([`x509::DateTime`]), the strict DER reader and writer, PEM, and the platform
+//!   glue (entropy, clock, allocator);
+//! - **objects**: keys and certificates (C handles and typed accessors);
+//! - **decisions**: what to trust and what to admit — trust anchors or a CA callback,
+//!   security profiles, the client policy, nameConstraints;
+//! - **the trampoline**: the verify callback mbedTLS calls, which applies the decisions;
+//! - **users**: the offline verifier and the TLS sessions;
+//! - **tools**: certificate and CRL issuing, and the `danger` overrides.
+//!
+//! `unsafe` lives only in the modules that own a C object or register a callback
+//! (`x509`, `pk`, `trust`, `platform`, `verify`, `verifier`, `ssl`) and in `error`'s call
+//! of `mbedtls_strerror`; every block has a `// SAFETY:` comment.
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -21,11 +52,10 @@ extern crate std;
 /// The raw bindings, for escape hatches.
 pub use mbedtls_verify_sys as sys;
 
-#[cfg(feature = "std")]
-pub mod conformance;
 pub mod danger;
 pub mod der;
 mod error;
+mod flags;
 pub mod issue;
 #[cfg(feature = "name-constraints")]
 pub mod name_constraints;
@@ -36,6 +66,7 @@ pub mod policy;
 pub mod profile;
 pub mod ssl;
 mod sync;
+mod time;
 pub mod trust;
 pub mod verifier;
 pub mod verify;

@@ -1,4 +1,4 @@
-//! PEM encoding (decoding is mbedTLS's job).
+//! PEM encoding (decoding is mbedTLS's job) and telling PEM from DER.
 
 use alloc::string::String;
 
@@ -32,6 +32,12 @@ pub fn encode(label: &str, der: &[u8]) -> String {
     out.push_str(label);
     out.push_str("-----\n");
     out
+}
+
+/// Whether `data` holds a PEM block (a `-----BEGIN ` line) rather than DER: decides
+/// which mbedTLS parser gets the input.
+pub(crate) fn looks_like_pem(data: &[u8]) -> bool {
+    data.windows(11).any(|w| w == b"-----BEGIN ")
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ impl PrivateKey {
     pub fn parse(data: &[u8]) -> Result<Self> {
         let k = Self::empty()?;
         let mut buf = zeroizing_copy(data);
-        if crate::x509::looks_like_pem(data) {
+        if crate::pem::looks_like_pem(data) {
             buf.0.push(0);
         }
         // SAFETY: valid context; buf readable for its length (NUL-terminated for PEM).

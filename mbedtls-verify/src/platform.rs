@@ -166,11 +166,3 @@ pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> Result<R, ()> {
 pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> Result<R, ()> {
     Ok(f())
 }
-
-/// mbedTLS's text for an error code, written into `buf`.
-pub(crate) fn strerror(code: i32, buf: &mut [u8; 160]) -> &str {
-    // SAFETY: buf is writable for its length; mv_strerror NUL-terminates within it.
-    unsafe { sys::mv_strerror(code, buf.as_mut_ptr().cast(), buf.len()) };
-    let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    core::str::from_utf8(&buf[..n]).unwrap_or("")
-}

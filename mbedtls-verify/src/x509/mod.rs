@@ -9,6 +9,7 @@
 #![allow(unsafe_code)]
 
 mod fields;
+pub use crate::time::DateTime;
 pub use fields::*;
 
 use alloc::vec::Vec;
@@ -17,6 +18,7 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use crate::error::{Error, MbedtlsError, Result, cvt};
+use crate::pem::looks_like_pem;
 use crate::sys;
 
 /// An owned chain of one or more certificates, as mbedTLS parsed them.
@@ -328,10 +330,6 @@ pub(crate) fn write_crt_der(
     cvt(rc)?;
     buf.truncate(len);
     Ok(buf)
-}
-
-pub(crate) fn looks_like_pem(data: &[u8]) -> bool {
-    data.windows(11).any(|w| w == b"-----BEGIN ")
 }
 
 /// A borrowed view of one parsed certificate. It cannot outlive what it borrows (a

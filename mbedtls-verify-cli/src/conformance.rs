@@ -1,5 +1,6 @@
 //! Running x509-limbo test cases through the offline [`Verifier`]: shared by the
-//! conformance test and the CLI's `limbo` harness mode. JSON is the caller's business;
+//! conformance test (`tests/conformance.rs`) and the CLI's `limbo` harness mode. It lives
+//! with the tool that speaks the harness protocol, not in the library firmware links. JSON is the caller's business;
 //! this module takes a case's fields as plain values.
 //!
 //! What the runner does with a case (SERVER validation, as a TLS client would):
@@ -24,12 +25,9 @@
 //! - `signature_algorithms`, CLIENT validation and RFC822 peer names are not expressible:
 //!   such cases are skipped.
 
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
-
-use crate::trust::Trust;
-use crate::verifier::{ValidationTime, Verifier};
-use crate::x509::{CertChain, DateTime, ExtendedKeyUsage, KeyUsage};
+use mbedtls_verify::trust::Trust;
+use mbedtls_verify::verifier::{ValidationTime, Verifier};
+use mbedtls_verify::x509::{CertChain, DateTime, ExtendedKeyUsage, KeyUsage};
 
 /// The peer name a SERVER case expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +88,7 @@ impl Outcome {
 /// Run one case.
 pub fn run(case: &Case) -> Outcome {
     if case.validation_kind != "SERVER" {
-        return Outcome::Skipped(alloc::format!(
+        return Outcome::Skipped(format!(
             "validation kind {} is not supported",
             case.validation_kind
         ));
@@ -104,19 +102,19 @@ pub fn run(case: &Case) -> Outcome {
     };
     for pem in &case.trusted_certs {
         if let Err(e) = trusted.push_pem(pem.as_bytes()) {
-            return Outcome::Failure(alloc::format!("trusted certificate rejected: {e}"));
+            return Outcome::Failure(format!("trusted certificate rejected: {e}"));
         }
     }
     let mut chain = match CertChain::from_pem(case.peer_certificate.as_bytes()) {
         Ok(c) => c,
-        Err(e) => return Outcome::Failure(alloc::format!("peer certificate rejected: {e}")),
+        Err(e) => return Outcome::Failure(format!("peer certificate rejected: {e}")),
     };
     // The pool, once per member (see the module documentation): mbedTLS searches an
     // issuer only among the certificates after the child.
     for _ in 0..case.untrusted_intermediates.len() {
         for pem in &case.untrusted_intermediates {
             if let Err(e) = chain.push_pem(pem.as_bytes()) {
-                return Outcome::Failure(alloc::format!("intermediate rejected: {e}"));
+                return Outcome::Failure(format!("intermediate rejected: {e}"));
             }
         }
     }
@@ -133,7 +131,7 @@ pub fn run(case: &Case) -> Outcome {
     if let Some(t) = &case.validation_time {
         match DateTime::parse_rfc3339(t) {
             Some(dt) => verifier = verifier.at_time(ValidationTime::At(dt.unix_timestamp())),
-            None => return Outcome::Skipped(alloc::format!("unreadable validation_time {t}")),
+            None => return Outcome::Skipped(format!("unreadable validation_time {t}")),
         }
     }
     match &case.expected_peer_name {
@@ -157,29 +155,29 @@ pub fn run(case: &Case) -> Outcome {
             .filter(|c| !c.is_self_issued())
             .count() as u64;
         if intermediates > u64::from(max) {
-            return Outcome::Failure(alloc::format!(
+            return Outcome::Failure(format!(
                 "{intermediates} intermediates exceed max_chain_depth {max}"
             ));
         }
     }
     for name in &case.extended_key_usage {
         let Some(wanted) = ExtendedKeyUsage::from_name(name) else {
-            return Outcome::Skipped(alloc::format!("unknown extended key usage {name}"));
+            return Outcome::Skipped(format!("unknown extended key usage {name}"));
         };
         if let Some(ekus) = leaf.extended_key_usage() {
             let mut ekus = ekus;
             if !ekus.any(|e| e == wanted || e == ExtendedKeyUsage::Any) {
-                return Outcome::Failure(alloc::format!("leaf lacks extended key usage {name}"));
+                return Outcome::Failure(format!("leaf lacks extended key usage {name}"));
             }
         }
     }
     for name in &case.key_usage {
         let Some(wanted) = key_usage_from_name(name) else {
-            return Outcome::Skipped(alloc::format!("unknown key usage {name}"));
+            return Outcome::Skipped(format!("unknown key usage {name}"));
         };
         if let Some(ku) = leaf.key_usage() {
             if !ku.contains(wanted) {
-                return Outcome::Failure(alloc::format!("leaf lacks key usage {name}"));
+                return Outcome::Failure(format!("leaf lacks key usage {name}"));
             }
         }
     }
@@ -202,22 +200,16 @@ fn key_usage_from_name(name: &str) -> Option<KeyUsage> {
     })
 }
 
-#[cfg(mbedtls_crl)]
-fn with_crls(cas: CertChain, crls: &[String]) -> crate::Result<Trust> {
-    let mut list: Option<crate::x509::Crl> = None;
+fn with_crls(cas: CertChain, crls: &[String]) -> mbedtls_verify::Result<Trust> {
+    let mut list: Option<mbedtls_verify::x509::Crl> = None;
     for pem in crls {
         match &mut list {
             Some(l) => l.push(pem.as_bytes())?,
-            None => list = Some(crate::x509::Crl::parse(pem.as_bytes())?),
+            None => list = Some(mbedtls_verify::x509::Crl::parse(pem.as_bytes())?),
         }
     }
     match list {
         Some(l) => Trust::anchors_with_crl(cas, l),
         None => Trust::anchors(cas),
     }
-}
-
-#[cfg(not(mbedtls_crl))]
-fn with_crls(_cas: CertChain, _crls: &[String]) -> crate::Result<Trust> {
-    Err(crate::Error::Unsupported("CRLs"))
 }

@@ -1,5 +1,5 @@
 //! x509-limbo conformance: every case of the shared limbo file through the offline
-//! verifier (`mbedtls_verify::conformance::run`), compared with its `expected_result`.
+//! verifier (`mbedtls_verify_cli::conformance::run`), compared with its `expected_result`.
 //!
 //! Known divergences live in `tests/conformance/limbo-exceptions.json` (id -> reason).
 //! The test fails on a divergence that is not listed, on a listed case that now agrees
@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use mbedtls_verify::conformance::{self, Case, Outcome, PeerName};
+use mbedtls_verify_cli::conformance::{self, Case, Outcome, PeerName};
 use serde::{Deserialize, Serialize};
 
 const DATA: &str = "../../shared/conformance/x509-limbo-2023-12.json";
