@@ -88,6 +88,7 @@ fn tracing_hook() -> VerifyHook {
             role: call.role(),
             subject: call.cert().subject().to_string_lossy(),
             flags: call.flags(),
+            violation: call.violation(),
         };
         let _ = TRACE.try_with(|t| {
             if let Ok(mut t) = t.try_borrow_mut() {

@@ -172,13 +172,17 @@ pub fn trace_lines(trace: &[TraceEntry]) -> Vec<String> {
     trace
         .iter()
         .map(|t| {
-            format!(
+            let mut line = format!(
                 "depth {}  {:<13} {}  flags: {}",
                 t.depth,
                 t.role.as_str(),
                 t.subject,
                 flag_list(t.flags)
-            )
+            );
+            if let Some(rule) = t.violation {
+                line.push_str(&format!("  profile: breaks {}", rule.name()));
+            }
+            line
         })
         .collect()
 }

@@ -56,6 +56,8 @@ struct CertLine<'a> {
     subject: &'a str,
     flags: Vec<&'static str>,
     flags_raw: u32,
+    /// The profile rule the certificate breaks, if any.
+    violation: Option<&'static str>,
 }
 
 /// The decision line of `--json`.
@@ -85,6 +87,7 @@ fn cert_line(t: &TraceEntry) -> CertLine<'_> {
         subject: &t.subject,
         flags: t.flags.names().collect(),
         flags_raw: t.flags.bits(),
+        violation: t.violation.map(|r| r.name()),
     }
 }
 

@@ -524,6 +524,12 @@ pub mod oid {
     pub const CERTIFICATE_POLICIES: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x20]);
     pub const AUTHORITY_KEY_IDENTIFIER: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x23]);
     pub const EXT_KEY_USAGE: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x25]);
+    pub const ISSUER_ALT_NAME: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x12]);
+    pub const POLICY_CONSTRAINTS: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x24]);
+    pub const INHIBIT_ANY_POLICY: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x36]);
+    /// id-pe-authorityInfoAccess (1.3.6.1.5.5.7.1.1).
+    pub const AUTHORITY_INFO_ACCESS: Oid<'static> =
+        Oid::new(&[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01]);
 
     // Extended key usages.
     pub const ANY_EXTENDED_KEY_USAGE: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x25, 0x00]);

@@ -93,6 +93,12 @@ pub enum Reason {
     /// CA's nameConstraints cannot be enforced (malformed or unsupported): see
     /// [`name_constraints`](crate::name_constraints).
     NameConstraints { depth: u32, detail: String },
+    /// The certificate at `depth` breaks a rule of the verification's structural
+    /// [`Profile`](crate::profile::Profile).
+    Profile {
+        depth: u32,
+        rule: crate::rules::Rule,
+    },
     /// The client-authorization policy rejected the chain.
     Policy(Vec<String>),
     /// No wall clock is known and time checks were not explicitly disabled.
@@ -131,6 +137,12 @@ impl fmt::Display for Reason {
                 f,
                 "the certificate at depth {depth} fails the name constraints of a CA above it: {detail}"
             ),
+            Reason::Profile { depth, rule } => {
+                write!(
+                    f,
+                    "the certificate at depth {depth} breaks the profile: {rule}"
+                )
+            }
             Reason::Policy(why) => write!(f, "not authorized by policy: {}", why.join("; ")),
             Reason::NoClock => {
                 f.write_str("no wall clock is set, so validity dates cannot be checked")

@@ -25,11 +25,12 @@
 //! | 4 the trampoline | `verify` |
 //! | 3 decisions | `trust`, `profile`, `policy`, `name_constraints` |
 //! | 2 objects | `pk`, `x509` |
-//! | 1 basics | `error`, `flags`, `time`, `der`, `pem`, `platform` |
+//! | 1 basics | `error`, `flags`, `rules`, `time`, `der`, `pem`, `platform` |
 //! | 0 floor | `sys`, `sync` |
 //!
 //! - **floor**: the raw bindings (`sys`) and the `Arc` that works without compare-and-swap;
-//! - **basics**: error codes and types, the failure flags ([`verify::VerifyFlags`]),
+//! - **basics**: error codes and types, the failure flags ([`verify::VerifyFlags`]), the
+//!   names of the structural certificate rules ([`profile::Rule`]),
 //!   dates ([`x509::DateTime`]), the strict DER reader and writer, PEM, and the platform
 //!   glue (entropy, clock, allocator);
 //! - **objects**: keys and certificates (C handles and typed accessors);
@@ -64,6 +65,7 @@ pub mod pk;
 pub mod platform;
 pub mod policy;
 pub mod profile;
+mod rules;
 pub mod ssl;
 mod sync;
 mod time;

@@ -1,8 +1,15 @@
 //! The security profile of certificate verification (`mbedtls_x509_crt_profile`), typed:
 //! which hashes and key algorithms may sign certificates, which curves, and the
-//! minimum RSA size.
+//! minimum RSA size ([`SecurityProfile`]); and the structural rules every certificate of
+//! a built path must meet ([`Profile`], [`Rule`]).
 
+use crate::der::{DerError, Oid, Reader, oid, tag};
+pub use crate::rules::{Rule, Rules};
 use crate::sys;
+use crate::x509::{
+    AttributeKind, BasicConstraints, CertRef, Extension, IpAddress, PublicKeyAlgorithm,
+    SubjectAltName,
+};
 
 bitflags::bitflags! {
     /// Hashes allowed in certificate signatures.
@@ -51,6 +58,8 @@ pub struct SecurityProfile {
     pub curves: Curves,
     /// Minimum RSA modulus size in bits.
     pub min_rsa_bits: u32,
+    /// The structural rules every certificate of the path must meet.
+    pub rules: Profile,
 }
 
 impl SecurityProfile {
@@ -61,6 +70,7 @@ impl SecurityProfile {
         key_algorithms: KeyAlgorithms::all(),
         curves: Curves::all(),
         min_rsa_bits: 2048,
+        rules: Profile::PrivateFleet,
     };
 
     /// NSA Suite B-like: ECDSA on P-256/P-384 with SHA-256/384 only.
@@ -69,7 +79,14 @@ impl SecurityProfile {
         key_algorithms: KeyAlgorithms::ECDSA,
         curves: Curves::P256.union(Curves::P384),
         min_rsa_bits: u32::MAX,
+        rules: Profile::PrivateFleet,
     };
+
+    /// The same algorithms with other structural rules.
+    pub const fn with_rules(mut self, rules: Profile) -> Self {
+        self.rules = rules;
+        self
+    }
 
     pub(crate) fn to_c(self) -> sys::mv_profile {
         sys::mv_profile {
@@ -84,5 +101,486 @@ impl SecurityProfile {
 impl Default for SecurityProfile {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Certificate profiles: structural rules on every certificate of the built path
+// ---------------------------------------------------------------------------------
+
+/// Which structural rules every certificate of a built path must meet, named by what the
+/// verification is for. Applied in the verify trampoline (offline verifier, TLS client,
+/// TLS server, `ssl::external`) before the hook; a failure is fatal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Profile {
+    /// The default, for private device fleets: every rule that protects the trust
+    /// decision (well-formed extensions, sane serials, keyCertSign only in CAs,
+    /// nameConstraints only in CAs), none of the bookkeeping rules that common device-CA
+    /// tools break without weakening anything (missing AKI/SKI, non-critical
+    /// basicConstraints or nameConstraints — this crate reads both either way).
+    #[default]
+    PrivateFleet,
+    /// Every RFC 5280 structural rule this crate knows.
+    Rfc5280Strict,
+    /// A TLS client verifying public (Web PKI) servers: RFC 5280 strict plus the CA/B
+    /// Forum Baseline Requirements' subscriber and root rules.
+    WebPkiClient,
+    /// Exactly these rules.
+    Custom(Rules),
+}
+
+impl Profile {
+    const PRIVATE_FLEET: Rules = Rules::WELL_FORMED_EXTENSIONS
+        .union(Rules::SERIAL_NUMBER)
+        .union(Rules::KEY_CERT_SIGN_NEEDS_CA)
+        .union(Rules::NAME_CONSTRAINTS_ONLY_IN_CA);
+    const RFC5280_STRICT: Rules = Profile::PRIVATE_FLEET
+        .union(Rules::AKI_NON_CRITICAL)
+        .union(Rules::AKI_PRESENT)
+        .union(Rules::SKI_NON_CRITICAL)
+        .union(Rules::SKI_IN_CA)
+        .union(Rules::CA_BASIC_CONSTRAINTS_CRITICAL)
+        .union(Rules::NAME_CONSTRAINTS_CRITICAL)
+        .union(Rules::SAN_CRITICAL_IF_SUBJECT_EMPTY)
+        .union(Rules::POLICY_CONSTRAINTS_CRITICAL)
+        .union(Rules::DNS_NAME_SYNTAX);
+    const WEBPKI_CLIENT: Rules = Profile::RFC5280_STRICT
+        .union(Rules::LEAF_SERVER_AUTH)
+        .union(Rules::LEAF_NO_ANY_EKU)
+        .union(Rules::LEAF_EKU_NON_CRITICAL)
+        .union(Rules::LEAF_NOT_CA)
+        .union(Rules::ANCHOR_NO_EKU)
+        .union(Rules::SAN_NON_CRITICAL_WITH_SUBJECT)
+        .union(Rules::AKI_KEY_ID_ONLY)
+        .union(Rules::ANCHOR_AKI_MATCHES_SKI)
+        .union(Rules::RSA_MODULUS_MULTIPLE_OF_8);
+
+    /// The rules this profile enforces.
+    pub const fn rules(self) -> Rules {
+        match self {
+            Profile::PrivateFleet => Profile::PRIVATE_FLEET,
+            Profile::Rfc5280Strict => Profile::RFC5280_STRICT,
+            Profile::WebPkiClient => Profile::WEBPKI_CLIENT,
+            Profile::Custom(r) => r,
+        }
+    }
+
+    /// Check one certificate of a built path. `leaf`: the peer's own certificate;
+    /// `anchor`: the trusted top of the path (both for a pinned self-signed leaf).
+    /// Allocates nothing.
+    pub fn check(self, cert: &CertRef<'_>, leaf: bool, anchor: bool) -> Result<(), Rule> {
+        check_certificate(self.rules(), cert, leaf, anchor)
+    }
+}
+
+/// What one pass over a certificate's extensions found.
+#[derive(Default)]
+struct Seen<'a> {
+    /// Bit per known extension already seen (duplicates).
+    known: u16,
+    ca: bool,
+    bc_critical: bool,
+    aki: Option<Aki<'a>>,
+    aki_critical: bool,
+    ski: Option<&'a [u8]>,
+    ski_critical: bool,
+    key_cert_sign: bool,
+    san: Option<bool>,
+    eku: Option<Eku>,
+    nc: Option<bool>,
+    pc_critical: Option<bool>,
+}
+
+struct Aki<'a> {
+    key_id: Option<&'a [u8]>,
+    issuer_or_serial: bool,
+}
+
+struct Eku {
+    critical: bool,
+    server_auth: bool,
+    any: bool,
+}
+
+/// A failed rule, if `rules` has it.
+fn fail(rules: Rules, rule: Rule) -> Result<(), Rule> {
+    if rules.contains(rule.bit()) {
+        Err(rule)
+    } else {
+        Ok(())
+    }
+}
+
+fn check_certificate(
+    rules: Rules,
+    cert: &CertRef<'_>,
+    leaf: bool,
+    anchor: bool,
+) -> Result<(), Rule> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    if rules.contains(Rules::SERIAL_NUMBER) && !serial_ok(cert.serial()) {
+        return Err(Rule::SerialNumber);
+    }
+    let dns = rules.contains(Rules::DNS_NAME_SYNTAX);
+    let mut seen = Seen::default();
+    for ext in cert.extensions() {
+        let Ok(ext) = ext else {
+            return fail(rules, Rule::WellFormedExtensions);
+        };
+        if read_known(&ext, &mut seen).is_err() {
+            return fail(rules, Rule::WellFormedExtensions);
+        }
+        if let Some(Bad::Dns) = seen_dns_failure(&ext, dns) {
+            return Err(Rule::DnsNameSyntax);
+        }
+    }
+    let subject_empty = cert.subject().attributes().next().is_none();
+    let self_issued = cert.is_self_issued();
+    let checks: [(Rule, bool); 20] = [
+        (Rule::KeyCertSignNeedsCa, seen.key_cert_sign && !seen.ca),
+        (Rule::NameConstraintsOnlyInCa, seen.nc.is_some() && !seen.ca),
+        (
+            Rule::AkiNonCritical,
+            seen.aki.is_some() && seen.aki_critical,
+        ),
+        (
+            Rule::AkiPresent,
+            !self_issued && seen.aki.as_ref().is_none_or(|a| a.key_id.is_none()),
+        ),
+        (
+            Rule::SkiNonCritical,
+            seen.ski.is_some() && seen.ski_critical,
+        ),
+        (Rule::SkiInCa, seen.ca && seen.ski.is_none()),
+        (
+            Rule::CaBasicConstraintsCritical,
+            seen.ca && !seen.bc_critical,
+        ),
+        (Rule::NameConstraintsCritical, seen.nc == Some(false)),
+        (
+            Rule::SanCriticalIfSubjectEmpty,
+            subject_empty && seen.san != Some(true),
+        ),
+        (
+            Rule::PolicyConstraintsCritical,
+            seen.pc_critical == Some(false),
+        ),
+        (
+            Rule::LeafServerAuth,
+            leaf && !seen.eku.as_ref().is_some_and(|e| e.server_auth),
+        ),
+        (
+            Rule::LeafNoAnyEku,
+            leaf && seen.eku.as_ref().is_some_and(|e| e.any),
+        ),
+        (
+            Rule::LeafEkuNonCritical,
+            leaf && seen.eku.as_ref().is_some_and(|e| e.critical),
+        ),
+        (Rule::LeafNotCa, leaf && !anchor && seen.ca),
+        (Rule::AnchorNoEku, anchor && !leaf && seen.eku.is_some()),
+        (
+            Rule::SanNonCriticalWithSubject,
+            !subject_empty && seen.san == Some(true),
+        ),
+        (
+            Rule::AkiKeyIdOnly,
+            seen.aki
+                .as_ref()
+                .is_some_and(|a| a.key_id.is_none() || a.issuer_or_serial),
+        ),
+        (
+            Rule::AnchorAkiMatchesSki,
+            anchor
+                && self_issued
+                && matches!((&seen.aki, seen.ski), (Some(Aki { key_id: Some(k), .. }), Some(s)) if *k != s),
+        ),
+        (
+            Rule::RsaModulusMultipleOf8,
+            rules.contains(Rules::RSA_MODULUS_MULTIPLE_OF_8) && {
+                let pk = cert.public_key();
+                pk.algorithm == PublicKeyAlgorithm::Rsa && pk.bits % 8 != 0
+            },
+        ),
+        (
+            Rule::CnAmongSans,
+            leaf && rules.contains(Rules::CN_AMONG_SANS) && !cn_among_sans(cert),
+        ),
+    ];
+    for (rule, broken) in checks {
+        if broken {
+            fail(rules, rule)?;
+        }
+    }
+    Ok(())
+}
+
+enum Bad {
+    Dns,
+}
+
+/// A dNSName syntax failure in a SAN or nameConstraints extension (checked separately
+/// from well-formedness so that its own rule is reported).
+fn seen_dns_failure(ext: &Extension<'_>, dns: bool) -> Option<Bad> {
+    if !dns {
+        return None;
+    }
+    if ext.oid == oid::SUBJECT_ALT_NAME {
+        let mut r = Reader::new(ext.value);
+        let mut names = r.read_sequence().ok()?;
+        while let Ok(t) = names.read_tlv() {
+            if t.tag == 0x82 && !preferred_dns_name(t.contents, true) {
+                return Some(Bad::Dns);
+            }
+        }
+    } else if ext.oid == oid::NAME_CONSTRAINTS {
+        let mut r = Reader::new(ext.value);
+        let mut nc = r.read_sequence().ok()?;
+        while let Ok(subtrees) = nc.read_tlv() {
+            let mut s = Reader::new(subtrees.contents);
+            while let Ok(subtree) = s.read_tlv() {
+                let mut st = Reader::new(subtree.contents);
+                if let Ok(base) = st.read_tlv() {
+                    // An empty dNSName constraint means every name (allowed).
+                    if base.tag == 0x82
+                        && !base.contents.is_empty()
+                        && !preferred_dns_name(base.contents, false)
+                    {
+                        return Some(Bad::Dns);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// RFC 1034 preferred name syntax as RFC 5280 4.2.1.6 asks: labels of 1 to 63 letters,
+/// digits and hyphens, not starting or ending with a hyphen; `wildcard` allows one
+/// leading `*` label (as certificates use them).
+fn preferred_dns_name(name: &[u8], wildcard: bool) -> bool {
+    let name = match name.strip_prefix(b"*.") {
+        Some(rest) if wildcard => rest,
+        _ => name,
+    };
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split(|&b| b == b'.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && label.first() != Some(&b'-')
+                && label.last() != Some(&b'-')
+        })
+}
+
+/// A serial number (INTEGER contents) that is positive and at most 20 octets (a
+/// leading 0x00 sign octet is not counted).
+fn serial_ok(serial: &[u8]) -> bool {
+    let magnitude = match serial {
+        [0, rest @ ..] if !rest.is_empty() => rest,
+        s => s,
+    };
+    !serial.is_empty()
+        && serial[0] & 0x80 == 0
+        && serial.iter().any(|&b| b != 0)
+        && magnitude.len() <= 20
+}
+
+fn cn_among_sans(cert: &CertRef<'_>) -> bool {
+    let mut cns = cert.subject().values(AttributeKind::CommonName);
+    let Some(cn) = cns.next() else {
+        return true;
+    };
+    let ip = IpAddress::parse(cn);
+    cert.subject_alt_names().any(|san| match (san, ip) {
+        (SubjectAltName::Dns(d), None) => d.eq_ignore_ascii_case(cn),
+        (SubjectAltName::Ip(a), Some(b)) => a == b,
+        _ => false,
+    })
+}
+
+/// Known extensions, in the order of their bit in `Seen::known`.
+const KNOWN: [Oid<'static>; 12] = [
+    oid::AUTHORITY_KEY_IDENTIFIER,
+    oid::SUBJECT_KEY_IDENTIFIER,
+    oid::KEY_USAGE,
+    oid::BASIC_CONSTRAINTS,
+    oid::SUBJECT_ALT_NAME,
+    oid::ISSUER_ALT_NAME,
+    oid::EXT_KEY_USAGE,
+    oid::AUTHORITY_INFO_ACCESS,
+    oid::NAME_CONSTRAINTS,
+    oid::CERTIFICATE_POLICIES,
+    oid::POLICY_CONSTRAINTS,
+    oid::INHIBIT_ANY_POLICY,
+];
+
+/// Read one extension if it is a known one, strictly; record what the rules need.
+fn read_known<'a>(ext: &Extension<'a>, seen: &mut Seen<'a>) -> Result<(), DerError> {
+    let Some(i) = KNOWN.iter().position(|k| *k == ext.oid) else {
+        return Ok(());
+    };
+    if seen.known & (1 << i) != 0 {
+        return Err(DerError::InvalidValue); // a duplicate
+    }
+    seen.known |= 1 << i;
+    let mut r = Reader::new(ext.value);
+    match i {
+        0 => {
+            // AuthorityKeyIdentifier ::= SEQUENCE { [0] keyIdentifier OPTIONAL,
+            //   [1] authorityCertIssuer GeneralNames OPTIONAL, [2] serial OPTIONAL }
+            let mut s = r.read_sequence()?;
+            let key_id = s.read_optional(tag::context(0, false))?;
+            let issuer = s.read_optional(tag::context(1, true))?;
+            if let Some(names) = issuer {
+                general_names(names)?;
+            }
+            let serial = s.read_optional(tag::context(2, false))?;
+            s.finish()?;
+            // Issuer and serial come together (X.509).
+            if issuer.is_some() != serial.is_some() {
+                return Err(DerError::InvalidValue);
+            }
+            seen.aki = Some(Aki {
+                key_id,
+                issuer_or_serial: issuer.is_some() || serial.is_some(),
+            });
+            seen.aki_critical = ext.critical;
+        }
+        1 => {
+            seen.ski = Some(r.read(tag::OCTET_STRING)?);
+            seen.ski_critical = ext.critical;
+        }
+        2 => {
+            let bits = r.read(tag::BIT_STRING)?;
+            match bits {
+                [unused, rest @ ..] if *unused < 8 && !rest.is_empty() => {
+                    seen.key_cert_sign = rest[0] & 0x04 != 0;
+                }
+                _ => return Err(DerError::InvalidValue),
+            }
+        }
+        3 => match BasicConstraints::from_extension_value(ext.value) {
+            BasicConstraints::Valid { ca, .. } => {
+                seen.ca = ca;
+                seen.bc_critical = ext.critical;
+                return Ok(());
+            }
+            _ => return Err(DerError::InvalidValue),
+        },
+        4 | 5 => {
+            general_names(r.read(tag::SEQUENCE)?)?;
+            if i == 4 {
+                seen.san = Some(ext.critical);
+            }
+        }
+        6 => {
+            let mut s = r.read_sequence()?;
+            let mut eku = Eku {
+                critical: ext.critical,
+                server_auth: false,
+                any: false,
+            };
+            if s.is_empty() {
+                return Err(DerError::InvalidValue);
+            }
+            while !s.is_empty() {
+                let o = s.read_oid()?;
+                eku.server_auth |= o == oid::KP_SERVER_AUTH;
+                eku.any |= o == oid::ANY_EXTENDED_KEY_USAGE;
+            }
+            seen.eku = Some(eku);
+        }
+        7 => {
+            // AuthorityInfoAccessSyntax ::= SEQUENCE SIZE (1..MAX) OF
+            //   SEQUENCE { accessMethod OID, accessLocation GeneralName }
+            let mut s = r.read_sequence()?;
+            if s.is_empty() {
+                return Err(DerError::InvalidValue);
+            }
+            while !s.is_empty() {
+                let mut d = s.read_sequence()?;
+                d.read_oid()?;
+                general_name(&mut d)?;
+                d.finish()?;
+            }
+        }
+        8 => {
+            // Its contents are read strictly where it is enforced (name_constraints).
+            r.read_sequence()?;
+            seen.nc = Some(ext.critical);
+        }
+        9 => {
+            // certificatePolicies ::= SEQUENCE SIZE (1..MAX) OF PolicyInformation
+            let mut s = r.read_sequence()?;
+            if s.is_empty() {
+                return Err(DerError::InvalidValue);
+            }
+            while !s.is_empty() {
+                let mut p = s.read_sequence()?;
+                p.read_oid()?;
+                if !p.is_empty() {
+                    p.read_sequence()?;
+                }
+                p.finish()?;
+            }
+        }
+        10 => {
+            // PolicyConstraints ::= SEQUENCE { [0] INTEGER OPTIONAL, [1] INTEGER OPTIONAL },
+            // not empty (RFC 5280 4.2.1.11).
+            let mut s = r.read_sequence()?;
+            let a = s.read_optional(tag::context(0, false))?;
+            let b = s.read_optional(tag::context(1, false))?;
+            s.finish()?;
+            if a.is_none() && b.is_none() {
+                return Err(DerError::InvalidValue);
+            }
+            seen.pc_critical = Some(ext.critical);
+        }
+        _ => {
+            // inhibitAnyPolicy ::= INTEGER (0..MAX)
+            r.read_u64()?;
+        }
+    }
+    r.finish()
+}
+
+/// GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName (the SEQUENCE's contents).
+fn general_names(contents: &[u8]) -> Result<(), DerError> {
+    let mut s = Reader::new(contents);
+    if s.is_empty() {
+        return Err(DerError::InvalidValue);
+    }
+    while !s.is_empty() {
+        general_name(&mut s)?;
+    }
+    Ok(())
+}
+
+/// One GeneralName: a context tag 0 to 8, in its right form, with sane contents.
+fn general_name(r: &mut Reader<'_>) -> Result<(), DerError> {
+    let t = r.read_tlv()?;
+    let ok = match t.tag {
+        // otherName, directoryName (explicit Name), ediPartyName
+        0xA0 | 0xA4 | 0xA5 => true,
+        // rfc822Name, dNSName, URI: IA5String
+        0x81 | 0x82 | 0x86 => t.contents.is_ascii(),
+        // x400Address
+        0xA3 => true,
+        // iPAddress: 4 or 16 octets in a SAN (8 or 32 in constraints are not here)
+        0x87 => matches!(t.contents.len(), 4 | 16),
+        // registeredID
+        0x88 => Oid::parse(t.contents).is_ok(),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(DerError::InvalidValue)
     }
 }

@@ -227,6 +227,7 @@ impl Verifier {
         scope.collect = true;
         scope.policy = self.policy.clone();
         scope.ignore_time = self.ignore_time;
+        scope.profile = self.profile.rules;
         scope.server_name = cn.is_some().then(|| self.name.clone()).flatten();
         scope.trace = traced.then(Vec::new);
         let profile = self.profile.to_c();

@@ -36,6 +36,7 @@ use crate::error::Reason;
 #[cfg(feature = "name-constraints")]
 use crate::name_constraints::NameConstraints;
 use crate::policy::{AllowRule, ClientPolicy};
+use crate::profile::{Profile, Rule};
 use crate::sync::Arc;
 use crate::sys;
 use crate::trust::Trust;
@@ -87,6 +88,7 @@ pub struct HookCall<'a> {
     role: Role,
     cert: CertRef<'a>,
     flags: VerifyFlags,
+    violation: Option<Rule>,
     pub(crate) cleared: VerifyFlags,
 }
 
@@ -110,6 +112,13 @@ impl<'a> HookCall<'a> {
         self.flags
     }
 
+    /// The rule of the verification's [`Profile`] this certificate breaks, if any. Such
+    /// a certificate fails the chain whatever the hook answers; the hook sees it (to log
+    /// it, say) before the verification stops.
+    pub fn violation(&self) -> Option<Rule> {
+        self.violation
+    }
+
     /// Add failure flags (making verification stricter is always allowed).
     pub fn add_flags(&mut self, flags: VerifyFlags) {
         self.flags |= flags;
@@ -128,6 +137,7 @@ impl fmt::Debug for HookCall<'_> {
             .field("role", &self.role)
             .field("cert", &self.cert)
             .field("flags", &self.flags)
+            .field("violation", &self.violation)
             .finish()
     }
 }
@@ -204,6 +214,8 @@ pub(crate) struct Scope {
     pub(crate) cn_fallback: bool,
     /// Ignore validity dates (explicit opt-out; reported in the result).
     pub(crate) ignore_time: bool,
+    /// The structural rules every certificate of the path must meet.
+    pub(crate) profile: Profile,
     /// Copy the verified chain (offline verifier) — allocates, so off for TLS.
     pub(crate) collect: bool,
     // Per verification:
@@ -226,6 +238,8 @@ pub struct TraceEntry {
     pub role: Role,
     pub subject: String,
     pub flags: VerifyFlags,
+    /// The profile rule the certificate breaks, if any (the verification then fails).
+    pub violation: Option<Rule>,
 }
 
 impl Scope {
@@ -239,6 +253,7 @@ impl Scope {
             server_name: None,
             cn_fallback: false,
             ignore_time: false,
+            profile: Profile::PrivateFleet,
             collect: false,
             last_depth: None,
             chain: [core::ptr::null_mut(); MAX_CHAIN],
@@ -399,6 +414,16 @@ impl Scope {
                 return sys::MV_ERR_UNVERIFIED;
             }
         }
+        // The structural profile, on every certificate of the path (fatal below, after
+        // the hook and the trace have seen it).
+        let violation = self
+            .profile
+            .check(
+                &cert,
+                depth == 0,
+                matches!(role, Role::TrustAnchor | Role::TrustedLeaf),
+            )
+            .err();
         let constrained = match self.check_name_constraints(cert, depth) {
             Ok(c) => c,
             Err(detail) => {
@@ -419,12 +444,16 @@ impl Scope {
             role,
             cert,
             flags: VerifyFlags::from_bits_retain(*flags),
+            violation,
             cleared: VerifyFlags::empty(),
         };
         if let Some(hook) = &self.hook {
             match (hook.0)(&mut call) {
                 Verdict::Accept => *flags = call.flags.bits(),
                 Verdict::Reject(reason) => {
+                    if let Some(rule) = violation {
+                        self.reasons.push(Reason::Profile { depth, rule });
+                    }
                     self.reasons.push(Reason::HookRejected {
                         depth,
                         reason: reason.into_owned(),
@@ -440,7 +469,13 @@ impl Scope {
                 role,
                 subject: cert.subject().to_string_lossy(),
                 flags: VerifyFlags::from_bits_retain(*flags),
+                violation,
             });
+        }
+        if let Some(rule) = violation {
+            self.reasons.push(Reason::Profile { depth, rule });
+            self.last_depth = None;
+            return sys::MV_ERR_UNVERIFIED;
         }
         if self.len < MAX_CHAIN {
             if constrained {

@@ -85,6 +85,7 @@ impl ExternalVerification {
         scope.policy = policy.map(Arc::new);
         scope.fatal_on_flags = true;
         scope.cn_fallback = true;
+        scope.profile = profile.rules;
         Ok(Box::pin(ExternalVerification {
             scope,
             profile: profile.to_c(),

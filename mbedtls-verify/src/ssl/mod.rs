@@ -142,6 +142,8 @@ pub(crate) struct ConfigInner {
     pub(crate) hook: Option<VerifyHook>,
     pub(crate) policy: Option<Arc<ClientPolicy>>,
     pub(crate) client_auth: ClientAuth,
+    /// The structural rules of the certificate profile (applied by the trampoline).
+    pub(crate) rules: crate::profile::Profile,
     identities: Vec<Identity>,
     sni: Vec<(String, usize)>,
     _profile: Box<sys::mv_profile>,
@@ -255,6 +257,7 @@ fn build(
         hook: c.hook,
         policy: c.policy.map(Arc::new),
         client_auth,
+        rules: c.profile.rules,
         identities: Vec::new(),
         sni: Vec::new(),
         _profile: profile,

@@ -153,6 +153,7 @@ impl<T: Transport> Session<T> {
         if let (true, Some(trust)) = (verifies, session.config.trust.clone()) {
             let mut scope = Box::new(Scope::new(trust, session.config.hook.clone()));
             scope.policy = session.config.policy.clone();
+            scope.profile = session.config.rules;
             scope.fatal_on_flags = true;
             scope.server_name = hostname.flatten().map(String::from);
             let scope_ptr = (&mut *scope as *mut Scope).cast::<c_void>();
