@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! workload pki                                        # create the PKI files, print the dir
-//! workload verify  ALG VARIANT N                      # VARIANT: raw_ffi plain noop_hook policy hook+policy
+//! workload verify  ALG VARIANT N                      # VARIANT: raw_ffi plain noop_hook policy hook+policy no_rules rfc5280
+//! workload nc_worst M N                               # M dNSName constraints (none matching) against a leaf with M dNSNames
 //! workload handshake ALG VERSION MODE EXTRA N         # tls13|tls12, server_auth|mutual, plain|hook|policy|hook+policy
 //! workload dispatch CASE N                            # leaf_alone | intermediate_alone | intermediate_then_leaf | chain_of_3
 //! ```
@@ -20,10 +21,15 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use common::*;
+use mbedtls_verify::issue::{CertificateBuilder, San};
+use mbedtls_verify::pk::{KeyType, PrivateKey};
+use mbedtls_verify::profile::{Profile, Rules, SecurityProfile};
 use mbedtls_verify::ssl::mem::{memory_pair, run_handshakes};
 use mbedtls_verify::ssl::{Session, TlsVersion};
+use mbedtls_verify::trust::Trust;
 use mbedtls_verify::verifier::Verifier;
 use mbedtls_verify::verify::DispatchBench;
+use mbedtls_verify::x509::CertChain;
 
 /// The only function whose instructions are counted.
 #[unsafe(no_mangle)]
@@ -106,12 +112,41 @@ fn main() {
                 "noop_hook" => v = v.with_hook(noop_hook()),
                 "policy" => v = v.with_policy(fleet_policy()),
                 "hook+policy" => v = v.with_hook(noop_hook()).with_policy(fleet_policy()),
+                // The structural profile: none at all, or every RFC 5280 rule (`plain`
+                // has the default, Profile::PrivateFleet).
+                "no_rules" => {
+                    v = v.with_profile(
+                        SecurityProfile::DEFAULT.with_rules(Profile::Custom(Rules::empty())),
+                    )
+                }
+                "rfc5280" => {
+                    v = v.with_profile(SecurityProfile::DEFAULT.with_rules(Profile::Rfc5280Strict))
+                }
                 _ => usage(),
             }
             let mut op = || {
                 black_box(v.verify(black_box(&chain)).expect("verifies"));
             };
             op();
+            run(n, &mut op);
+        }
+        ["nc_worst", m, n] => {
+            // A trust anchor with M permitted dNSName subtrees, none of which covers the
+            // leaf's M dNSNames: without a budget, M x M comparisons; with one, it stops
+            // at name_constraints::COMPARISON_BUDGET.
+            let m: usize = m.parse().unwrap_or_else(|_| usage());
+            let n: u64 = n.parse().unwrap_or_else(|_| usage());
+            let (anchor, leaf) = nc_worst_chain(m);
+            let v = Verifier::new(Trust::anchors(anchor).unwrap());
+            let mut op = || {
+                let e = v
+                    .verify(black_box(&leaf))
+                    .expect_err("outside the constraints");
+                black_box(e);
+            };
+            op();
+            let e = v.verify(&leaf).unwrap_err();
+            eprintln!("reason: {e}");
             run(n, &mut op);
         }
         ["dispatch", case, n] => {
@@ -178,4 +213,23 @@ fn main() {
         }
         _ => usage(),
     }
+}
+
+/// The pathological nameConstraints chain of `nc_worst`: (anchor, leaf).
+fn nc_worst_chain(m: usize) -> (CertChain, CertChain) {
+    let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+    let permitted: Vec<San> = (0..m)
+        .map(|i| San::Dns(format!("permitted-{i}.example")))
+        .collect();
+    let root = CertificateBuilder::new("CN=Pathological Root")
+        .ca(None)
+        .name_constraints(true, &permitted, &[])
+        .self_signed(&key)
+        .unwrap();
+    let leaf_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+    let leaf = CertificateBuilder::new("CN=leaf")
+        .sans((0..m).map(|i| San::Dns(format!("name-{i}.elsewhere.example"))))
+        .signed_by(&leaf_key, root.first().unwrap(), &key)
+        .unwrap();
+    (root, leaf)
 }

@@ -3,32 +3,44 @@
 //! with the tool that speaks the harness protocol, not in the library firmware links. JSON is the caller's business;
 //! this module takes a case's fields as plain values.
 //!
-//! What the runner does with a case (SERVER validation, as a TLS client would):
-//! - `trusted_certs` become a [`Trust::anchors`] set (with `crls`, if any); any
-//!   certificate mbedTLS refuses to parse fails the case (fail closed, as loading a
-//!   trust store or receiving a peer chain does);
+//! What the runner does with a case:
+//! - one configuration per validation kind ([`profile_for`]): SERVER cases (a TLS client
+//!   verifying a server) with [`Profile::WebPkiClient`], CLIENT cases (a TLS server
+//!   verifying a client) with [`Profile::Rfc5280Strict`], as the other libraries'
+//!   harnesses run one configuration; never a choice per case;
+//! - `trusted_certs` become a [`Trust::anchors`] set (with `crls`, if any);
 //! - `untrusted_intermediates` are an unordered pool. mbedTLS looks for a certificate's
 //!   issuer only among the certificates that *follow* it in the peer's list (the TLS 1.2
 //!   order), so the pool is appended after the leaf once per member: every member then
 //!   follows every other one, and any path through the pool can be found. Nothing is
 //!   added that the case did not give, and using a certificate twice cannot make an
-//!   invalid path valid;
+//!   invalid path valid. A trusted or pooled certificate that mbedTLS cannot parse is
+//!   left out: no path can use it, and leaving it out only removes candidates (a path
+//!   that needs it fails). The peer's own certificate must parse;
 //! - `validation_time` (RFC 3339) is the verification time, otherwise the current time;
-//! - `expected_peer_name` (DNS or IP) is checked by mbedTLS against the SAN (dNSName,
-//!   iPAddress) or, without a SAN extension, the subject CN;
-//! - `extended_key_usage` and `key_usage` constrain the leaf the way mbedTLS's TLS layer
-//!   does (`mbedtls_x509_crt_check_extended_key_usage` / `_key_usage`): an absent
-//!   extension allows everything, and `anyExtendedKeyUsage` allows every purpose;
+//! - `expected_peer_name`: for SERVER cases a DNS name or IP address is checked as a TLS
+//!   client checks the server name (SAN dNSName / iPAddress, see `Verifier::expect_name`);
+//!   for CLIENT cases a DNS name is a [`ClientPolicy`] `allow_dns` rule and an IP address
+//!   is checked against the SAN as for servers; an RFC 822 name is an `allow_email` rule
+//!   for either kind;
+//! - `extended_key_usage`: for CLIENT cases the policy's `require_eku` (the leaf must list
+//!   every one; without a list, a leaf with the extension must allow clientAuth, as the
+//!   TLS server asks); for SERVER cases the leaf must allow each purpose the way mbedTLS's
+//!   TLS layer checks it (`anyExtendedKeyUsage` allows every purpose), on top of the
+//!   profile's serverAuth rule. `key_usage` constrains the leaf the way mbedTLS's TLS
+//!   layer does (an absent extension allows everything);
+//! - `signature_algorithms` become the policy's `signature_algorithms` (every signature
+//!   checked on the path); names of algorithms this crate never verifies (MD5, SHA-1,
+//!   SHA-224, SHA-3, DSA, EdDSA, GOST) add nothing;
 //! - `max_chain_depth` bounds the intermediates between the leaf and the trust anchor;
 //!   self-issued intermediates are not counted (as for pathLenConstraint, RFC 5280
-//!   4.2.1.9);
-//! - `signature_algorithms`, CLIENT validation and RFC822 peer names are not expressible:
-//!   such cases are skipped.
+//!   4.2.1.9).
 
+use mbedtls_verify::policy::ClientPolicy;
 use mbedtls_verify::profile::{Profile, SecurityProfile};
 use mbedtls_verify::trust::Trust;
 use mbedtls_verify::verifier::{ValidationTime, Verifier};
-use mbedtls_verify::x509::{CertChain, DateTime, ExtendedKeyUsage, KeyUsage};
+use mbedtls_verify::x509::{CertChain, DateTime, ExtendedKeyUsage, KeyUsage, SignatureAlgorithm};
 
 /// The peer name a SERVER case expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,17 +98,109 @@ impl Outcome {
     }
 }
 
-/// Run one case.
-pub fn run(case: &Case) -> Outcome {
-    if case.validation_kind != "SERVER" {
-        return Outcome::Skipped(format!(
-            "validation kind {} is not supported",
-            case.validation_kind
-        ));
+/// The profile the runner verifies a validation kind with: the crate's strictest profile
+/// for that purpose, one per kind, never chosen per case.
+pub fn profile_for(validation_kind: &str) -> Option<Profile> {
+    match validation_kind {
+        // A TLS client verifying (public) servers.
+        "SERVER" => Some(Profile::WebPkiClient),
+        // A TLS server verifying clients: no Web PKI subscriber rules (they are about
+        // server certificates), every RFC 5280 structural rule.
+        "CLIENT" => Some(Profile::Rfc5280Strict),
+        _ => None,
+    }
+}
+
+/// A limbo signature algorithm name as the policy's algorithms (several for RSASSA-PSS,
+/// whose hash the name leaves open); `None` for algorithms this crate never verifies
+/// (MD5, SHA-1, SHA-224, SHA-3, DSA, EdDSA, GOST), which no verified chain can use.
+fn signature_algorithms_from_name(name: &str) -> Option<Vec<SignatureAlgorithm<'static>>> {
+    let names: &[&str] = match name {
+        "RSA_WITH_SHA256" => &["rsa-pkcs1-sha256"],
+        "RSA_WITH_SHA384" => &["rsa-pkcs1-sha384"],
+        "RSA_WITH_SHA512" => &["rsa-pkcs1-sha512"],
+        "ECDSA_WITH_SHA256" => &["ecdsa-sha256"],
+        "ECDSA_WITH_SHA384" => &["ecdsa-sha384"],
+        "ECDSA_WITH_SHA512" => &["ecdsa-sha512"],
+        "RSASSA_PSS" => &["rsa-pss-sha256", "rsa-pss-sha384", "rsa-pss-sha512"],
+        _ => return None,
+    };
+    names
+        .iter()
+        .map(|n| SignatureAlgorithm::from_name(n))
+        .collect()
+}
+
+/// The client-authorization policy a case needs, if any: CLIENT validation (the leaf's
+/// EKUs, the peer name as an allow rule), an RFC 822 peer name, or a list of signature
+/// algorithms. `Err` when the case cannot be run (a reason for FAILURE).
+fn policy_for(case: &Case) -> Result<Option<ClientPolicy>, Outcome> {
+    let client = case.validation_kind == "CLIENT";
+    let rfc822 = matches!(case.expected_peer_name, Some(PeerName::Rfc822(_)));
+    if !client && !rfc822 && case.signature_algorithms.is_empty() {
+        return Ok(None);
+    }
+    let mut b = ClientPolicy::builder();
+    // EKUs: CLIENT cases list what the leaf must have; a leaf without the extension is
+    // then refused, as by the TLS server. Without a list, a client certificate that has
+    // the extension must allow clientAuth (what mbedTLS's TLS server checks). SERVER
+    // cases keep their own EKU check (below).
+    let mut ekus = Vec::new();
+    for name in &case.extended_key_usage {
+        match ExtendedKeyUsage::from_name(name) {
+            Some(e) => ekus.push(e),
+            None => {
+                return Err(Outcome::Skipped(format!(
+                    "unknown extended key usage {name}"
+                )));
+            }
+        }
+    }
+    if client && !ekus.is_empty() {
+        b = b.require_eku(ekus);
+    } else {
+        b = b
+            .require_eku([if client {
+                ExtendedKeyUsage::ClientAuth
+            } else {
+                ExtendedKeyUsage::ServerAuth
+            }])
+            .allow_missing_eku(true);
     }
     if !case.signature_algorithms.is_empty() {
-        return Outcome::Skipped("signature_algorithms constraints are not expressible".into());
+        let algs: Vec<_> = case
+            .signature_algorithms
+            .iter()
+            .filter_map(|n| signature_algorithms_from_name(n))
+            .flatten()
+            .collect();
+        if algs.is_empty() {
+            return Err(Outcome::Failure(
+                "none of the allowed signature algorithms is one this crate verifies".into(),
+            ));
+        }
+        b = b.signature_algorithms(algs);
     }
+    b = match &case.expected_peer_name {
+        Some(PeerName::Rfc822(mail)) => b.allow_email(mail),
+        Some(PeerName::Dns(name)) if client => b.allow_dns(name),
+        // SERVER names and IP addresses are checked as a TLS client checks them.
+        _ => b.allow_any_verified(true),
+    };
+    b.build()
+        .map(Some)
+        .map_err(|e| Outcome::Failure(format!("the case's policy: {e}")))
+}
+
+/// Run one case.
+pub fn run(case: &Case) -> Outcome {
+    let Some(profile) = profile_for(&case.validation_kind) else {
+        return Outcome::Skipped(format!("unknown validation kind {}", case.validation_kind));
+    };
+    let policy = match policy_for(case) {
+        Ok(p) => p,
+        Err(outcome) => return outcome,
+    };
     let mut trusted = match CertChain::new() {
         Ok(c) => c,
         Err(e) => return Outcome::Failure(e.to_string()),
@@ -126,18 +230,22 @@ pub fn run(case: &Case) -> Outcome {
         Ok(t) => t,
         Err(e) => return Outcome::Failure(e.to_string()),
     };
-    let mut verifier = Verifier::new(trust)
-        .with_profile(SecurityProfile::DEFAULT.with_rules(Profile::WebPkiClient));
+    let mut verifier =
+        Verifier::new(trust).with_profile(SecurityProfile::DEFAULT.with_rules(profile));
+    if let Some(p) = policy {
+        verifier = verifier.with_policy(p);
+    }
     if let Some(t) = &case.validation_time {
         match DateTime::parse_rfc3339(t) {
             Some(dt) => verifier = verifier.at_time(ValidationTime::At(dt.unix_timestamp())),
             None => return Outcome::Skipped(format!("unreadable validation_time {t}")),
         }
     }
+    let client = case.validation_kind == "CLIENT";
     match &case.expected_peer_name {
-        Some(PeerName::Dns(n)) | Some(PeerName::Ip(n)) => verifier = verifier.expect_name(n),
-        Some(PeerName::Rfc822(_)) => return Outcome::Skipped("RFC822 peer names".into()),
-        None => {}
+        Some(PeerName::Ip(n)) => verifier = verifier.expect_name(n),
+        Some(PeerName::Dns(n)) if !client => verifier = verifier.expect_name(n),
+        _ => {}
     }
     let verified = match verifier.verify(&chain) {
         Ok(v) => v,
@@ -160,14 +268,16 @@ pub fn run(case: &Case) -> Outcome {
             ));
         }
     }
-    for name in &case.extended_key_usage {
-        let Some(wanted) = ExtendedKeyUsage::from_name(name) else {
-            return Outcome::Skipped(format!("unknown extended key usage {name}"));
-        };
-        if let Some(ekus) = leaf.extended_key_usage() {
-            let mut ekus = ekus;
-            if !ekus.any(|e| e == wanted || e == ExtendedKeyUsage::Any) {
-                return Outcome::Failure(format!("leaf lacks extended key usage {name}"));
+    if !client {
+        for name in &case.extended_key_usage {
+            let Some(wanted) = ExtendedKeyUsage::from_name(name) else {
+                return Outcome::Skipped(format!("unknown extended key usage {name}"));
+            };
+            if let Some(ekus) = leaf.extended_key_usage() {
+                let mut ekus = ekus;
+                if !ekus.any(|e| e == wanted || e == ExtendedKeyUsage::Any) {
+                    return Outcome::Failure(format!("leaf lacks extended key usage {name}"));
+                }
             }
         }
     }

@@ -4,9 +4,9 @@
 //! README, "Command-line tool"):
 //!
 //! ```text
-//! {"type":"cert","depth":2,"role":"trust_anchor","subject":"CN=Fleet Root CA, O=Fleet","flags":[],"flags_raw":0}
-//! {"type":"cert","depth":1,"role":"intermediate","subject":"CN=Fleet Issuing CA, O=Fleet","flags":[],"flags_raw":0}
-//! {"type":"cert","depth":0,"role":"leaf","subject":"CN=device-17, O=Fleet","flags":["revoked"],"flags_raw":2}
+//! {"type":"cert","depth":2,"role":"trust_anchor","subject":"CN=Fleet Root CA, O=Fleet","flags":[],"flags_raw":0,"violation":null}
+//! {"type":"cert","depth":1,"role":"intermediate","subject":"CN=Fleet Issuing CA, O=Fleet","flags":[],"flags_raw":0,"violation":null}
+//! {"type":"cert","depth":0,"role":"leaf","subject":"CN=device-17, O=Fleet","flags":["revoked"],"flags_raw":2,"violation":null}
 //! {"type":"decision","decision":"rejected","reasons":["revoked: the certificate has been revoked (in a CRL)"],"rule":null}
 //! ```
 
@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
+use mbedtls_verify::profile::{Profile, SecurityProfile};
 use mbedtls_verify::verifier::{ValidationTime, Verifier};
 use mbedtls_verify::verify::TraceEntry;
 use mbedtls_verify::x509::DateTime;
@@ -41,9 +42,25 @@ pub struct VerifyArgs {
     /// Verify at this time (RFC 3339, e.g. 2026-05-01T12:00:00Z) instead of now.
     #[arg(long, value_name = "RFC3339")]
     time: Option<String>,
+    /// The structural certificate profile: `private-fleet` (default), `rfc5280-strict`
+    /// or `webpki-client` (see the README's "Conformance").
+    #[arg(long, value_name = "NAME", default_value = "private-fleet")]
+    profile: String,
     /// One JSON object per line: the trace, then the decision.
     #[arg(long)]
     json: bool,
+}
+
+/// A profile by its command-line name.
+fn profile_by_name(name: &str) -> CliResult<Profile> {
+    match name {
+        "private-fleet" => Ok(Profile::PrivateFleet),
+        "rfc5280-strict" => Ok(Profile::Rfc5280Strict),
+        "webpki-client" => Ok(Profile::WebPkiClient),
+        other => Err(Failure::input(format!(
+            "--profile {other:?}: expected private-fleet, rfc5280-strict or webpki-client"
+        ))),
+    }
 }
 
 /// A trace line of `--json`.
@@ -107,7 +124,10 @@ pub fn run(args: VerifyArgs) -> CliResult<u8> {
         None => ValidationTime::Now,
     };
 
-    let mut verifier = Verifier::new(trust).at_time(time);
+    let profile = profile_by_name(&args.profile)?;
+    let mut verifier = Verifier::new(trust)
+        .at_time(time)
+        .with_profile(SecurityProfile::DEFAULT.with_rules(profile));
     if let Some(p) = policy {
         verifier = verifier.with_policy(p);
     }

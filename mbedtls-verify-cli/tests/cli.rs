@@ -665,6 +665,18 @@ fn verify_explains_acceptance_and_rejection_then_revocation() {
         "allow_email_domain = \"devices.fleet.example\""
     );
 
+    // The CA's chains meet every RFC 5280 structural rule; the device's certificate
+    // (clientAuth only) is not a Web PKI server certificate, which the trace names.
+    let out = verify(&["--policy", "clients.toml", "--profile", "rfc5280-strict"]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    let out = verify(&["--profile", "webpki-client", "--json"]);
+    assert_eq!(out.code, 1, "{out:#?}");
+    let lines = json_lines(&out);
+    let leaf = lines.iter().find(|l| l["depth"] == 0).unwrap();
+    assert_eq!(leaf["violation"], "leaf_server_auth", "{out:#?}");
+    let out = verify(&["--profile", "no-such-profile"]);
+    assert_eq!(out.code, 2, "{out:#?}");
+
     // The same as text.
     let out = verify(&["--policy", "clients.toml"]);
     assert_eq!(out.code, 0, "{out:#?}");

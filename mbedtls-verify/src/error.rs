@@ -99,6 +99,11 @@ pub enum Reason {
         depth: u32,
         rule: crate::rules::Rule,
     },
+    /// Checking the certificate at `depth` against the name constraints above it ran
+    /// out of the verification's work budget
+    /// ([`COMPARISON_BUDGET`](crate::name_constraints::COMPARISON_BUDGET)): a
+    /// pathological chain, failed closed in bounded time.
+    WorkBudget { depth: u32 },
     /// The client-authorization policy rejected the chain.
     Policy(Vec<String>),
     /// No wall clock is known and time checks were not explicitly disabled.
@@ -143,6 +148,11 @@ impl fmt::Display for Reason {
                     "the certificate at depth {depth} breaks the profile: {rule}"
                 )
             }
+            Reason::WorkBudget { depth } => write!(
+                f,
+                "the certificate at depth {depth} exhausted the verification's work budget for \
+                 name constraints (a pathological chain)"
+            ),
             Reason::Policy(why) => write!(f, "not authorized by policy: {}", why.join("; ")),
             Reason::NoClock => {
                 f.write_str("no wall clock is set, so validity dates cannot be checked")

@@ -104,6 +104,7 @@
     )
 )]
 
+use core::cell::Cell;
 use core::char::DecodeUtf16;
 use core::iter::Map;
 use core::slice::ChunksExact;
@@ -159,6 +160,13 @@ pub enum NameConstraintError {
     /// host cannot be compared); the certificate is rejected.
     #[error("unsupported by the nameConstraints check: {0}")]
     Unsupported(&'static str),
+    /// The verification's work budget for name constraints ([`COMPARISON_BUDGET`]
+    /// comparisons of a name with a constraint) ran out: a pathological chain (thousands
+    /// of constraints against thousands of names) fails closed in bounded time.
+    #[error(
+        "the nameConstraints work budget ({COMPARISON_BUDGET} name-to-constraint comparisons per verification) is exhausted"
+    )]
+    BudgetExhausted,
     /// A name falls inside an excluded subtree. `form` says which name: a GeneralName
     /// form (`"dNSName"`, ...) for a subject alternative name, or where in the subject
     /// it was found (`"subject commonName (as dNSName)"`, ...).
@@ -173,6 +181,49 @@ pub enum NameConstraintError {
 impl From<DerError> for NameConstraintError {
     fn from(_: DerError) -> Self {
         NameConstraintError::Malformed
+    }
+}
+
+/// How many comparisons of a name with a constraint one verification may make, over every
+/// constrained CA and every certificate below it (rustls-webpki's figure). A chain within
+/// it costs at most a few milliseconds on a host; ordinary chains use a handful.
+pub const COMPARISON_BUDGET: u32 = 250_000;
+
+/// What is left of a verification's [`COMPARISON_BUDGET`].
+#[derive(Debug, Clone)]
+pub struct Budget(Cell<u32>);
+
+impl Budget {
+    /// A full budget of [`COMPARISON_BUDGET`] comparisons.
+    pub const fn new() -> Self {
+        Budget(Cell::new(COMPARISON_BUDGET))
+    }
+
+    /// A budget of `n` comparisons.
+    pub const fn with_comparisons(n: u32) -> Self {
+        Budget(Cell::new(n))
+    }
+
+    /// Comparisons left.
+    pub fn left(&self) -> u32 {
+        self.0.get()
+    }
+
+    /// Spend one comparison, or fail when none is left.
+    fn spend(&self) -> Result<(), NameConstraintError> {
+        match self.0.get().checked_sub(1) {
+            Some(left) => {
+                self.0.set(left);
+                Ok(())
+            }
+            None => Err(NameConstraintError::BudgetExhausted),
+        }
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::new()
     }
 }
 
@@ -268,7 +319,17 @@ impl<'a> NameConstraints<'a> {
     /// [`Excluded`](NameConstraintError::Excluded) even when another name is also not
     /// permitted.
     pub fn check(&self, cert: &CertRef<'_>) -> Result<(), NameConstraintError> {
-        self.check_names(cert, false)
+        self.check_names(cert, false, &Budget::new())
+    }
+
+    /// As [`check`](Self::check), spending comparisons from `budget` (shared by every
+    /// check of one verification).
+    pub fn check_with_budget(
+        &self,
+        cert: &CertRef<'_>,
+        budget: &Budget,
+    ) -> Result<(), NameConstraintError> {
+        self.check_names(cert, false, budget)
     }
 
     /// As [`check`](Self::check); with `any_host_cn`, a subject commonName of a
@@ -279,10 +340,11 @@ impl<'a> NameConstraints<'a> {
         &self,
         cert: &CertRef<'_>,
         any_host_cn: bool,
+        budget: &Budget,
     ) -> Result<(), NameConstraintError> {
         let mut not_permitted = None;
         for_each_name(cert, any_host_cn, |name| {
-            if let Some(form) = self.check_name(&name)? {
+            if let Some(form) = self.check_name(&name, budget)? {
                 not_permitted.get_or_insert(form);
             }
             Ok(())
@@ -295,7 +357,11 @@ impl<'a> NameConstraints<'a> {
 
     /// Check one name: an error if it is excluded or cannot be checked; `Some(label)`
     /// if it is not permitted (reported after every name was checked for exclusion).
-    fn check_name(&self, name: &CertName<'_>) -> Result<Option<&'static str>, NameConstraintError> {
+    fn check_name(
+        &self,
+        name: &CertName<'_>,
+        budget: &Budget,
+    ) -> Result<Option<&'static str>, NameConstraintError> {
         let form = match name.kind {
             NameKind::Unrecognized => return Err(NameConstraintError::Malformed),
             NameKind::NotImplemented(form) => {
@@ -333,6 +399,7 @@ impl<'a> NameConstraints<'a> {
         if self.excludes_form(form) {
             for base in Subtrees::new(self.excluded) {
                 let base = base?;
+                budget.spend()?;
                 if base.form == form && prepared.within(&base, Mode::Excluded)? {
                     return Err(NameConstraintError::Excluded { form: name.label });
                 }
@@ -341,6 +408,7 @@ impl<'a> NameConstraints<'a> {
         if self.permits_form(form) {
             for base in Subtrees::new(self.permitted) {
                 let base = base?;
+                budget.spend()?;
                 if base.form == form && prepared.within(&base, Mode::Permitted)? {
                     return Ok(None);
                 }
@@ -2679,9 +2747,11 @@ mod adversarial_tests {
 
     /// As the verify callback runs it where mbedTLS's hostname check is the only one.
     fn check_foreign(constraints: &[u8], c: &CertChain) -> Result<(), E> {
-        NameConstraints::parse(constraints)
-            .unwrap()
-            .check_names(&c.first().unwrap(), true)
+        NameConstraints::parse(constraints).unwrap().check_names(
+            &c.first().unwrap(),
+            true,
+            &Budget::new(),
+        )
     }
 
     fn unsupported(r: Result<(), E>) -> bool {

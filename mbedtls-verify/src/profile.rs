@@ -584,3 +584,70 @@ fn general_name(r: &mut Reader<'_>) -> Result<(), DerError> {
         Err(DerError::InvalidValue)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_numbers() {
+        assert!(serial_ok(&[1]));
+        assert!(serial_ok(&[0x7F; 20]));
+        // 20 octets with the top bit set: a 0x00 sign octet in front (21 encoded).
+        let mut top = [0xFFu8; 21];
+        top[0] = 0;
+        assert!(serial_ok(&top));
+        assert!(!serial_ok(&[0]), "zero");
+        assert!(!serial_ok(&[0x80]), "negative");
+        assert!(!serial_ok(&[0xFF, 0x01]), "negative");
+        assert!(!serial_ok(&[0x01; 21]), "21 octets");
+        assert!(!serial_ok(&[
+            0x00, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        ]));
+        assert!(!serial_ok(&[]));
+    }
+
+    #[test]
+    fn preferred_name_syntax() {
+        assert!(preferred_dns_name(b"example.com", false));
+        assert!(preferred_dns_name(b"a-b.example.com", false));
+        assert!(preferred_dns_name(b"xn--bcher-kva.example", false));
+        assert!(preferred_dns_name(b"localhost", false));
+        assert!(preferred_dns_name(b"*.example.com", true));
+        assert!(!preferred_dns_name(b"*.example.com", false));
+        assert!(!preferred_dns_name(b"a.*.example.com", true));
+        assert!(!preferred_dns_name(b"f*o.example.com", true));
+        assert!(!preferred_dns_name(b"bad_name.example.com", false));
+        assert!(
+            !preferred_dns_name(b".example.com", false),
+            "leading period"
+        );
+        assert!(
+            !preferred_dns_name(b"example.com.", false),
+            "trailing period"
+        );
+        assert!(!preferred_dns_name(b"a..b", false));
+        assert!(!preferred_dns_name(b"-a.example", false));
+        assert!(!preferred_dns_name(b"a-.example", false));
+        assert!(!preferred_dns_name(b"", false));
+        assert!(!preferred_dns_name(&[b'a'; 64], false), "label of 64");
+        assert!(preferred_dns_name(&[b'a'; 63], false));
+        assert!(!preferred_dns_name("é.example".as_bytes(), false));
+    }
+
+    #[test]
+    fn rules_and_profiles() {
+        for (i, rule) in Rule::ALL.iter().enumerate() {
+            assert_eq!(rule.bit().bits(), 1 << i, "{rule:?}");
+            assert!(!rule.name().is_empty() && !rule.describe().is_empty());
+        }
+        assert_eq!(Rule::CnAmongSans.bit(), Rules::CN_AMONG_SANS);
+        let fleet = Profile::PrivateFleet.rules();
+        let strict = Profile::Rfc5280Strict.rules();
+        let web = Profile::WebPkiClient.rules();
+        assert!(strict.contains(fleet) && web.contains(strict));
+        assert!(!web.contains(Rules::CN_AMONG_SANS));
+        assert_eq!(Profile::default(), Profile::PrivateFleet);
+        assert_eq!(SecurityProfile::DEFAULT.rules, Profile::PrivateFleet);
+    }
+}

@@ -72,7 +72,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 22] = [
+    pub const ALL: [Rule; 23] = [
         Rule::WellFormedExtensions,
         Rule::SerialNumber,
         Rule::AkiNonCritical,
@@ -95,6 +95,7 @@ impl Rule {
         Rule::AkiKeyIdOnly,
         Rule::AnchorAkiMatchesSki,
         Rule::RsaModulusMultipleOf8,
+        Rule::CnAmongSans,
     ];
 
     /// Its bit in [`Rules`].

@@ -34,7 +34,7 @@ use core::ptr::NonNull;
 use crate::der::oid;
 use crate::error::Reason;
 #[cfg(feature = "name-constraints")]
-use crate::name_constraints::NameConstraints;
+use crate::name_constraints::{Budget, NameConstraintError, NameConstraints};
 use crate::policy::{AllowRule, ClientPolicy};
 use crate::profile::{Profile, Rule};
 use crate::sync::Arc;
@@ -225,10 +225,21 @@ pub(crate) struct Scope {
     len: usize,
     /// Bit i: the recorded chain[i] (a CA) carries nameConstraints.
     constrained: u16,
+    /// What is left of this verification's name-constraint work budget.
+    #[cfg(feature = "name-constraints")]
+    nc_budget: Budget,
     merged: u32,
     pub(crate) reasons: Vec<Reason>,
     pub(crate) collected: Vec<(Vec<u8>, Role)>,
     pub(crate) trace: Option<Vec<TraceEntry>>,
+}
+
+/// Why a certificate failed the nameConstraints step.
+enum NcFailure {
+    Detail(String),
+    /// The verification's work budget ran out.
+    #[cfg_attr(not(feature = "name-constraints"), allow(dead_code))]
+    Budget,
 }
 
 /// One hook call, as recorded for people (the CLI's trace, the demo).
@@ -260,6 +271,8 @@ impl Scope {
             roles: [Role::Leaf; MAX_CHAIN],
             len: 0,
             constrained: 0,
+            #[cfg(feature = "name-constraints")]
+            nc_budget: Budget::new(),
             merged: 0,
             reasons: Vec::new(),
             collected: Vec::new(),
@@ -270,6 +283,10 @@ impl Scope {
     fn begin(&mut self) {
         self.len = 0;
         self.constrained = 0;
+        #[cfg(feature = "name-constraints")]
+        {
+            self.nc_budget = Budget::new();
+        }
         self.merged = 0;
         self.accepted = None;
         self.reasons.clear();
@@ -313,7 +330,7 @@ impl Scope {
     /// Returns whether `cert` (a CA) carries nameConstraints itself. Costs one
     /// extension scan per CA when no CA is constrained; allocates only to describe a
     /// failure.
-    fn check_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, String> {
+    fn check_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, NcFailure> {
         // Whether and how `cert` carries nameConstraints: the quick walk, and the strict
         // reader only where the walk could not tell.
         let own = match quick_find_extension(
@@ -333,7 +350,9 @@ impl Scope {
         // one mbedTLS would refuse to parse, and the shim let it through only for
         // enforcement, so it fails here.
         if depth == 0 && own == Some(true) {
-            return Err("a critical nameConstraints extension in an end-entity certificate".into());
+            return Err(NcFailure::Detail(
+                "a critical nameConstraints extension in an end-entity certificate".into(),
+            ));
         }
         self.enforce_name_constraints(cert, depth, own.is_some())
     }
@@ -344,12 +363,12 @@ impl Scope {
         cert: CertRef<'_>,
         depth: u32,
         has_own: bool,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, NcFailure> {
         // Its own constraints must be enforceable (the strict parse), whatever is below.
         let own = depth > 0
             && has_own
             && NameConstraints::of(&cert)
-                .map_err(|e| alloc::format!("its own nameConstraints: {e}"))?
+                .map_err(|e| NcFailure::Detail(alloc::format!("its own nameConstraints: {e}")))?
                 .is_some();
         if self.constrained == 0 || (depth > 0 && cert.is_self_issued()) {
             return Ok(own);
@@ -357,10 +376,17 @@ impl Scope {
         for i in (0..self.len).filter(|i| self.constrained & (1 << i) != 0) {
             // SAFETY: every recorded pointer is alive until mbedTLS returns.
             let ca = unsafe { CertRef::from_raw(NonNull::new_unchecked(self.chain[i])) };
-            if let Some(nc) = NameConstraints::of(&ca).map_err(|e| alloc::format!("{e}"))? {
-                nc.check_names(&cert, self.cn_fallback).map_err(|e| {
-                    alloc::format!("{e} (constraint of {})", ca.subject().to_string_lossy())
-                })?;
+            if let Some(nc) =
+                NameConstraints::of(&ca).map_err(|e| NcFailure::Detail(alloc::format!("{e}")))?
+            {
+                nc.check_names(&cert, self.cn_fallback, &self.nc_budget)
+                    .map_err(|e| match e {
+                        NameConstraintError::BudgetExhausted => NcFailure::Budget,
+                        e => NcFailure::Detail(alloc::format!(
+                            "{e} (constraint of {})",
+                            ca.subject().to_string_lossy()
+                        )),
+                    })?;
             }
         }
         Ok(own)
@@ -374,13 +400,13 @@ impl Scope {
         _cert: CertRef<'_>,
         depth: u32,
         has_own: bool,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, NcFailure> {
         if depth > 0 && has_own {
-            return Err(
+            return Err(NcFailure::Detail(
                 "it carries nameConstraints, which this build does not enforce \
                         (feature `name-constraints` of mbedtls-verify is off)"
                     .into(),
-            );
+            ));
         }
         Ok(false)
     }
@@ -426,8 +452,11 @@ impl Scope {
             .err();
         let constrained = match self.check_name_constraints(cert, depth) {
             Ok(c) => c,
-            Err(detail) => {
-                self.reasons.push(Reason::NameConstraints { depth, detail });
+            Err(failure) => {
+                self.reasons.push(match failure {
+                    NcFailure::Detail(detail) => Reason::NameConstraints { depth, detail },
+                    NcFailure::Budget => Reason::WorkBudget { depth },
+                });
                 self.last_depth = None;
                 return sys::MV_ERR_UNVERIFIED;
             }
