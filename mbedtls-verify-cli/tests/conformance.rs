@@ -257,3 +257,102 @@ fn x509_limbo() {
         problems.join("\n")
     );
 }
+
+/// The runner's CLIENT path, RFC 822 names, `signature_algorithms` and unparseable pool
+/// certificates, on cases made here (the 2023-12 limbo file has none of them).
+#[test]
+fn runner_covers_client_validation() {
+    use mbedtls_verify::issue::{CertificateBuilder, San};
+    use mbedtls_verify::pk::{KeyType, PrivateKey};
+    use mbedtls_verify::x509::ExtendedKeyUsage;
+
+    let key = || PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+    let root_key = key();
+    let root = CertificateBuilder::new("CN=Limbo Client Root")
+        .ca(None)
+        .self_signed(&root_key)
+        .unwrap();
+    let device = CertificateBuilder::new("CN=device-1")
+        .extended_key_usage(&[ExtendedKeyUsage::ClientAuth])
+        .san(San::Email("device-1@fleet.example".into()))
+        .san(San::Dns("device-1.fleet.example".into()))
+        .signed_by(&key(), root.first().unwrap(), &root_key)
+        .unwrap();
+    let server_only = CertificateBuilder::new("CN=web")
+        .extended_key_usage(&[ExtendedKeyUsage::ServerAuth])
+        .san(San::Email("device-1@fleet.example".into()))
+        .signed_by(&key(), root.first().unwrap(), &root_key)
+        .unwrap();
+    let case = |peer: &mbedtls_verify::x509::CertChain, name: Option<PeerName>| Case {
+        id: "client".into(),
+        validation_kind: "CLIENT".into(),
+        trusted_certs: vec![root.to_pem()],
+        peer_certificate: peer.to_pem(),
+        expected_peer_name: name,
+        ..Case::default()
+    };
+    let email = |s: &str| Some(PeerName::Rfc822(s.into()));
+    assert_eq!(
+        conformance::run(&case(&device, email("device-1@fleet.example"))),
+        Outcome::Success
+    );
+    assert_eq!(conformance::run(&case(&device, None)), Outcome::Success);
+    assert_eq!(
+        conformance::run(&case(
+            &device,
+            Some(PeerName::Dns("device-1.fleet.example".into()))
+        )),
+        Outcome::Success
+    );
+    for bad in [
+        case(&device, email("device-2@fleet.example")),
+        case(
+            &device,
+            Some(PeerName::Dns("device-2.fleet.example".into())),
+        ),
+        // serverAuth only: not a client certificate.
+        case(&server_only, None),
+    ] {
+        assert!(
+            matches!(conformance::run(&bad), Outcome::Failure(_)),
+            "{:?}",
+            bad.expected_peer_name
+        );
+    }
+    // extended_key_usage is require_eku: the leaf must list it.
+    let mut c = case(&device, None);
+    c.extended_key_usage = vec!["serverAuth".into()];
+    assert!(matches!(conformance::run(&c), Outcome::Failure(_)));
+    c.extended_key_usage = vec!["clientAuth".into()];
+    assert_eq!(conformance::run(&c), Outcome::Success);
+    // signature_algorithms through the policy: the chain is ECDSA with SHA-256.
+    let mut c = case(&device, None);
+    c.signature_algorithms = vec!["ECDSA_WITH_SHA256".into()];
+    assert_eq!(conformance::run(&c), Outcome::Success);
+    c.signature_algorithms = vec!["ECDSA_WITH_SHA384".into(), "RSA_WITH_SHA256".into()];
+    assert!(matches!(conformance::run(&c), Outcome::Failure(_)));
+    c.signature_algorithms = vec!["ED25519".into()];
+    assert!(matches!(conformance::run(&c), Outcome::Failure(_)));
+    // An RFC 822 name on a SERVER case is a policy rule too.
+    let server = CertificateBuilder::new("CN=server")
+        .extended_key_usage(&[ExtendedKeyUsage::ServerAuth])
+        .san(San::Email("ops@fleet.example".into()))
+        .signed_by(&key(), root.first().unwrap(), &root_key)
+        .unwrap();
+    let mut c = case(&server, email("ops@fleet.example"));
+    c.validation_kind = "SERVER".into();
+    assert_eq!(conformance::run(&c), Outcome::Success);
+    c.expected_peer_name = email("root@fleet.example");
+    assert!(matches!(conformance::run(&c), Outcome::Failure(_)));
+    // A certificate of the pool that mbedTLS cannot parse does not fail a case whose
+    // path does not use it.
+    let mut c = case(&device, None);
+    let garbage = "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n";
+    c.untrusted_intermediates = vec![garbage.into()];
+    c.trusted_certs.push(garbage.into());
+    assert_eq!(conformance::run(&c), Outcome::Success);
+    // No validation kind but the two.
+    let mut c = case(&device, None);
+    c.validation_kind = "OTHER".into();
+    assert!(matches!(conformance::run(&c), Outcome::Skipped(_)));
+}
