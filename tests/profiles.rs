@@ -879,3 +879,79 @@ fn the_examples_credentials_pass() {
         "clientAuth only"
     );
 }
+
+/// CRLs of the trust store issued by a CA of the path: cRLNumber and RFC 5280 section 5.
+#[test]
+fn crl_rules() {
+    use mbedtls_verify::issue::CrlBuilder;
+    use mbedtls_verify::x509::Crl;
+    let check = |ca: &Ca, crl: &[u8], profile: Profile| {
+        let trust = Trust::anchors_with_crl(ca.cert.clone(), Crl::parse(crl).unwrap()).unwrap();
+        let chain = leaf(ca, good_leaf());
+        Verifier::new(trust)
+            .with_profile(SecurityProfile::DEFAULT.with_rules(profile))
+            .verify(&chain)
+            .map(|_| ())
+            .map_err(|e| e.reasons)
+    };
+    let ca = root("CRL Root");
+    let numbered = CrlBuilder::new(ca.cert(), &ca.key)
+        .number(7)
+        .to_der()
+        .unwrap();
+    let unnumbered = CrlBuilder::new(ca.cert(), &ca.key).to_der().unwrap();
+    for p in PROFILES {
+        assert_eq!(check(&ca, &numbered, p), Ok(()), "{p:?}");
+    }
+    assert_eq!(check(&ca, &unnumbered, Profile::PrivateFleet), Ok(()));
+    for p in [Profile::Rfc5280Strict, Profile::WebPkiClient] {
+        assert_eq!(
+            check(&ca, &unnumbered, p),
+            Err(vec![Reason::Profile {
+                depth: 1,
+                rule: Rule::CrlNumber
+            }]),
+            "{p:?}"
+        );
+    }
+    // A CRL without authorityKeyIdentifier (its issuer has no SKI to point at).
+    let key = key();
+    let bare = Ca {
+        cert: CertificateBuilder::new("CN=CRL Root without SKI")
+            .ca(None)
+            .key_identifiers(false)
+            .self_signed(&key)
+            .unwrap(),
+        key,
+    };
+    let no_aki = CrlBuilder::new(bare.cert(), &bare.key)
+        .number(1)
+        .to_der()
+        .unwrap();
+    let crl_rules = Profile::Custom(Rules::CRL_NUMBER | Rules::CRL_PROFILE);
+    assert_eq!(
+        check(&bare, &no_aki, crl_rules),
+        Err(vec![Reason::Profile {
+            depth: 1,
+            rule: Rule::CrlProfile
+        }])
+    );
+    assert_eq!(
+        check(&bare, &no_aki, Profile::Custom(Rules::CRL_NUMBER)),
+        Ok(())
+    );
+    // A CRL of another CA does not concern this path.
+    let other = root("Other CRL Root");
+    let foreign = CrlBuilder::new(other.cert(), &other.key).to_der().unwrap();
+    assert_eq!(check(&ca, &foreign, crl_rules), Ok(()));
+    // The rules on the DER directly.
+    use mbedtls_verify::profile::check_crl;
+    assert_eq!(check_crl(Rules::all(), &numbered), Ok(()));
+    assert_eq!(check_crl(Rules::all(), &unnumbered), Err(Rule::CrlNumber));
+    assert_eq!(check_crl(Rules::CRL_PROFILE, &unnumbered), Ok(()));
+    assert_eq!(
+        check_crl(Rules::all(), &numbered[..numbered.len() - 1]),
+        Err(Rule::CrlProfile)
+    );
+    assert_eq!(check_crl(Rules::empty(), b"not a CRL"), Ok(()));
+}

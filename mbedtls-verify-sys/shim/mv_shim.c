@@ -647,6 +647,26 @@ int mv_crl_parse(mv_crl *crl, const uint8_t *buf, size_t len)
 #endif
 }
 
+mv_buf mv_crl_raw(const mv_crl *crl, size_t idx)
+{
+    mv_buf none = { NULL, 0 };
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+    while (crl != NULL && idx > 0) {
+        crl = crl->next;
+        idx--;
+    }
+    /* An empty head (nothing parsed yet) has version 0. */
+    if (crl == NULL || crl->version == 0) {
+        return none;
+    }
+    return mv_buf_of(&crl->raw);
+#else
+    (void) crl;
+    (void) idx;
+    return none;
+#endif
+}
+
 /* ------------------------------------------------------------------------ */
 /* Verification                                                               */
 /* ------------------------------------------------------------------------ */

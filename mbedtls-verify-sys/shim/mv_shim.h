@@ -159,6 +159,8 @@ int mv_crt_check_key(const mv_cert *crt, const mv_pk *key);
 mv_crl *mv_crl_new(void);
 void mv_crl_free(mv_crl *crl);
 int mv_crl_parse(mv_crl *crl, const uint8_t *buf, size_t len); /* PEM needs the NUL */
+/* The DER of the idx-th CRL of a list ({NULL, 0} past the end). */
+mv_buf mv_crl_raw(const mv_crl *crl, size_t idx);
 
 /* ---- Verification ------------------------------------------------------ */
 int mv_verify(mv_cert *chain, mv_cert *trust_ca, mv_crl *ca_crl, const mv_profile *profile,

@@ -459,6 +459,9 @@ unsafe extern "C" {
     ) -> ::core::ffi::c_int;
 }
 unsafe extern "C" {
+    pub fn mv_crl_raw(crl: *const mv_crl, idx: usize) -> mv_buf;
+}
+unsafe extern "C" {
     pub fn mv_verify(
         chain: *mut mv_cert,
         trust_ca: *mut mv_cert,

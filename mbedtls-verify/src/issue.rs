@@ -28,7 +28,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::der::{DerError, Oid, Writer, oid};
+use crate::der::{DerError, Oid, Reader, Writer, oid};
 use crate::error::{Error, Result};
 use crate::pk::PrivateKey;
 use crate::x509::{
@@ -577,6 +577,15 @@ impl<'a> CrlBuilder<'a> {
         }
 
         let alg = self.algorithm_identifier();
+        let ski = self.issuer.extensions().flatten().find_map(|e| {
+            (e.oid == oid::SUBJECT_KEY_IDENTIFIER)
+                .then(|| {
+                    Reader::new(e.value)
+                        .read(crate::der::tag::OCTET_STRING)
+                        .ok()
+                })
+                .flatten()
+        });
         let mut tbs = Writer::new();
         tbs.sequence(|w| {
             w.integer_u64(1); // v2
@@ -594,15 +603,29 @@ impl<'a> CrlBuilder<'a> {
                     }
                 });
             }
-            if let Some(n) = self.number {
+            if self.number.is_some() || ski.is_some() {
                 w.explicit(0, |w| {
                     w.sequence(|w| {
-                        w.sequence(|w| {
-                            w.oid(&oid::CRL_NUMBER);
-                            let mut v = Writer::new();
-                            v.integer_u64(n);
-                            w.octet_string(v.as_bytes());
-                        });
+                        // authorityKeyIdentifier: the issuer's subjectKeyIdentifier
+                        // (RFC 5280 5.2.1).
+                        if let Some(ski) = ski {
+                            w.sequence(|w| {
+                                w.oid(&oid::AUTHORITY_KEY_IDENTIFIER);
+                                let mut v = Writer::new();
+                                v.sequence(|v| {
+                                    v.implicit(0, false, ski);
+                                });
+                                w.octet_string(v.as_bytes());
+                            });
+                        }
+                        if let Some(n) = self.number {
+                            w.sequence(|w| {
+                                w.oid(&oid::CRL_NUMBER);
+                                let mut v = Writer::new();
+                                v.integer_u64(n);
+                                w.octet_string(v.as_bytes());
+                            });
+                        }
                     });
                 });
             }

@@ -7,7 +7,7 @@ use crate::der::{DerError, Oid, Reader, oid, tag};
 pub use crate::rules::{Rule, Rules};
 use crate::sys;
 use crate::x509::{
-    AttributeKind, BasicConstraints, CertRef, Extension, IpAddress, PublicKeyAlgorithm,
+    AttributeKind, BasicConstraints, CertRef, Extension, Extensions, IpAddress, PublicKeyAlgorithm,
     SubjectAltName,
 };
 
@@ -143,7 +143,9 @@ impl Profile {
         .union(Rules::NAME_CONSTRAINTS_CRITICAL)
         .union(Rules::SAN_CRITICAL_IF_SUBJECT_EMPTY)
         .union(Rules::POLICY_CONSTRAINTS_CRITICAL)
-        .union(Rules::DNS_NAME_SYNTAX);
+        .union(Rules::DNS_NAME_SYNTAX)
+        .union(Rules::CRL_NUMBER)
+        .union(Rules::CRL_PROFILE);
     const WEBPKI_CLIENT: Rules = Profile::RFC5280_STRICT
         .union(Rules::LEAF_SERVER_AUTH)
         .union(Rules::LEAF_NO_ANY_EKU)
@@ -171,6 +173,102 @@ impl Profile {
     pub fn check(self, cert: &CertRef<'_>, leaf: bool, anchor: bool) -> Result<(), Rule> {
         check_certificate(self.rules(), cert, leaf, anchor)
     }
+}
+
+/// The issuer Name (its DER, tag included) of a CRL, for matching it with a CA.
+pub(crate) fn crl_issuer(crl: &[u8]) -> Option<&[u8]> {
+    let mut r = Reader::new(crl);
+    let mut list = r.read_sequence().ok()?;
+    let mut tbs = list.read_sequence().ok()?;
+    if tbs.peek_tag() == Some(tag::INTEGER) {
+        tbs.read_tlv().ok()?;
+    }
+    tbs.read_sequence().ok()?;
+    tbs.read_tlv()
+        .ok()
+        .filter(|t| t.tag == tag::SEQUENCE)
+        .map(|t| t.raw)
+}
+
+/// Check one CRL (its DER) against the CRL rules in `rules` ([`Rule::CrlNumber`],
+/// [`Rule::CrlProfile`]). Allocates nothing.
+pub fn check_crl(rules: Rules, crl: &[u8]) -> Result<(), Rule> {
+    if !rules.intersects(Rules::CRL_NUMBER | Rules::CRL_PROFILE) {
+        return Ok(());
+    }
+    #[derive(Default)]
+    struct Found {
+        number: Option<bool>,
+        aki: Option<bool>,
+        next_update: bool,
+        v2: bool,
+        same_alg: bool,
+        issuer_empty: bool,
+    }
+    let read = || -> Result<Found, DerError> {
+        let mut f = Found::default();
+        let mut r = Reader::new(crl);
+        let mut list = r.read_sequence()?;
+        r.finish()?;
+        let mut tbs = list.read_sequence()?;
+        let outer_alg = list.read_tlv()?;
+        list.read(tag::BIT_STRING)?;
+        list.finish()?;
+        if tbs.peek_tag() == Some(tag::INTEGER) {
+            f.v2 = tbs.read_u64()? == 1;
+        }
+        let inner_alg = tbs.read_tlv()?;
+        f.same_alg = inner_alg.raw == outer_alg.raw;
+        let issuer = tbs.read_sequence()?;
+        f.issuer_empty = issuer.is_empty();
+        tbs.read_tlv()?; // thisUpdate
+        if matches!(tbs.peek_tag(), Some(tag::UTC_TIME | tag::GENERALIZED_TIME)) {
+            tbs.read_tlv()?;
+            f.next_update = true;
+        }
+        if tbs.peek_tag() == Some(tag::SEQUENCE) {
+            tbs.read_sequence()?; // revokedCertificates (mbedTLS reads the entries)
+        }
+        if let Some(exts) = tbs.read_optional(tag::context(0, true))? {
+            let mut known = 0u8;
+            for ext in Extensions::from_der(exts) {
+                let ext = ext?;
+                let bit = if ext.oid == oid::CRL_NUMBER {
+                    let mut v = Reader::new(ext.value);
+                    let n = v.read_integer()?;
+                    v.finish()?;
+                    f.number = Some(!ext.critical && serial_or_number_ok(n, true));
+                    1
+                } else if ext.oid == oid::AUTHORITY_KEY_IDENTIFIER {
+                    let mut seen = Seen::default();
+                    read_known(&ext, &mut seen)?;
+                    f.aki = Some(!ext.critical && seen.aki.is_some_and(|a| a.key_id.is_some()));
+                    2
+                } else if ext.oid == oid::ISSUER_ALT_NAME {
+                    read_known(&ext, &mut Seen::default())?;
+                    4
+                } else {
+                    0
+                };
+                if known & bit != 0 {
+                    return Err(DerError::InvalidValue); // a duplicate
+                }
+                known |= bit;
+            }
+        }
+        tbs.finish()?;
+        Ok(f)
+    };
+    let Ok(f) = read() else {
+        return fail(rules, Rule::CrlProfile);
+    };
+    if f.number != Some(true) {
+        fail(rules, Rule::CrlNumber)?;
+    }
+    if !f.v2 || !f.same_alg || f.issuer_empty || !f.next_update || f.aki != Some(true) {
+        fail(rules, Rule::CrlProfile)?;
+    }
+    Ok(())
 }
 
 /// What one pass over a certificate's extensions found.
@@ -381,13 +479,19 @@ fn preferred_dns_name(name: &[u8], wildcard: bool) -> bool {
 /// A serial number (INTEGER contents) that is positive and at most 20 octets (a
 /// leading 0x00 sign octet is not counted).
 fn serial_ok(serial: &[u8]) -> bool {
-    let magnitude = match serial {
+    serial_or_number_ok(serial, false)
+}
+
+/// INTEGER contents that are non-negative (positive unless `zero`) and at most 20
+/// octets, a leading 0x00 sign octet not counted.
+fn serial_or_number_ok(n: &[u8], zero: bool) -> bool {
+    let magnitude = match n {
         [0, rest @ ..] if !rest.is_empty() => rest,
         s => s,
     };
-    !serial.is_empty()
-        && serial[0] & 0x80 == 0
-        && serial.iter().any(|&b| b != 0)
+    !n.is_empty()
+        && n[0] & 0x80 == 0
+        && (zero || n.iter().any(|&b| b != 0))
         && magnitude.len() <= 20
 }
 

@@ -68,11 +68,20 @@ pub enum Rule {
     /// The leaf's subject commonName, if any, is one of its subjectAltName values
     /// (BR 7.1.4.3). Not in the built-in profiles (see the README's rule table).
     CnAmongSans,
+    // CRLs (checked on the CRLs of the trust store issued by a CA of the path).
+    /// A CRL has a non-critical cRLNumber, a non-negative integer of at most 20 octets
+    /// (RFC 5280 5.2.3).
+    CrlNumber,
+    /// A CRL meets RFC 5280 section 5's other MUSTs: version 2, a non-empty issuer, the
+    /// same signature algorithm inside and outside, nextUpdate present, a non-critical
+    /// authorityKeyIdentifier with a keyIdentifier, well-formed and unique extensions
+    /// (5.1.2.1 to 5.1.2.5, 5.2.1).
+    CrlProfile,
 }
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 23] = [
+    pub const ALL: [Rule; 25] = [
         Rule::WellFormedExtensions,
         Rule::SerialNumber,
         Rule::AkiNonCritical,
@@ -96,6 +105,8 @@ impl Rule {
         Rule::AnchorAkiMatchesSki,
         Rule::RsaModulusMultipleOf8,
         Rule::CnAmongSans,
+        Rule::CrlNumber,
+        Rule::CrlProfile,
     ];
 
     /// Its bit in [`Rules`].
@@ -129,6 +140,8 @@ impl Rule {
             Rule::AnchorAkiMatchesSki => "anchor_aki_matches_ski",
             Rule::RsaModulusMultipleOf8 => "rsa_modulus_multiple_of_8",
             Rule::CnAmongSans => "cn_among_sans",
+            Rule::CrlNumber => "crl_number",
+            Rule::CrlProfile => "crl_profile",
         }
     }
 
@@ -196,6 +209,13 @@ impl Rule {
             Rule::CnAmongSans => {
                 "the subject commonName is not one of the subjectAltName values (CA/B BR 7.1.4.3)"
             }
+            Rule::CrlNumber => {
+                "a CRL of this CA lacks a valid non-critical cRLNumber (RFC 5280 5.2.3)"
+            }
+            Rule::CrlProfile => {
+                "a CRL of this CA breaks RFC 5280 section 5 (version 2, issuer, signature \
+                 algorithm, nextUpdate, authorityKeyIdentifier, extensions)"
+            }
         }
     }
 }
@@ -233,5 +253,7 @@ bitflags::bitflags! {
         const ANCHOR_AKI_MATCHES_SKI = Rule::AnchorAkiMatchesSki.bit().bits();
         const RSA_MODULUS_MULTIPLE_OF_8 = Rule::RsaModulusMultipleOf8.bit().bits();
         const CN_AMONG_SANS = Rule::CnAmongSans.bit().bits();
+        const CRL_NUMBER = Rule::CrlNumber.bit().bits();
+        const CRL_PROFILE = Rule::CrlProfile.bit().bits();
     }
 }

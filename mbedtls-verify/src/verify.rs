@@ -36,7 +36,7 @@ use crate::error::Reason;
 #[cfg(feature = "name-constraints")]
 use crate::name_constraints::{Budget, NameConstraintError, NameConstraints};
 use crate::policy::{AllowRule, ClientPolicy};
-use crate::profile::{Profile, Rule};
+use crate::profile::{Profile, Rule, Rules};
 use crate::sync::Arc;
 use crate::sys;
 use crate::trust::Trust;
@@ -411,6 +411,24 @@ impl Scope {
         Ok(false)
     }
 
+    /// The CRL rules of the profile, on the trust store's CRLs issued by `cert` (a CA of
+    /// the path): a CA whose revocation data breaks them fails (fail closed).
+    fn crl_violation(&self, cert: CertRef<'_>, depth: u32) -> Option<Rule> {
+        let rules = self.profile.rules();
+        if depth == 0 || !rules.intersects(Rules::CRL_NUMBER | Rules::CRL_PROFILE) {
+            return None;
+        }
+        let Trust::Anchors(a) = &self.trust else {
+            return None;
+        };
+        let subject = cert.part(sys::MV_PART_SUBJECT);
+        a.crl
+            .as_ref()?
+            .ders()
+            .filter(|der| crate::profile::crl_issuer(der) == Some(subject))
+            .find_map(|der| crate::profile::check_crl(rules, der).err())
+    }
+
     /// The body of the trampoline. Returns 0 or a fatal error code.
     fn on_cert(&mut self, crt: NonNull<sys::mv_cert>, depth: u32, flags: &mut u32) -> i32 {
         // SAFETY: mbedTLS hands a parsed certificate that lives until it returns.
@@ -449,7 +467,8 @@ impl Scope {
                 depth == 0,
                 matches!(role, Role::TrustAnchor | Role::TrustedLeaf),
             )
-            .err();
+            .err()
+            .or_else(|| self.crl_violation(cert, depth));
         let constrained = match self.check_name_constraints(cert, depth) {
             Ok(c) => c,
             Err(failure) => {

@@ -469,6 +469,16 @@ impl Crl {
         Ok(())
     }
 
+    /// The DER of each CRL of the list, in order.
+    pub fn ders(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..).map_while(move |i| {
+            // SAFETY: valid handle; the shim only reads the list.
+            let b = unsafe { sys::mv_crl_raw(self.ptr.as_ptr(), i) };
+            // SAFETY: the buffer belongs to the CRL, which outlives the borrow of self.
+            (!b.p.is_null()).then(|| unsafe { core::slice::from_raw_parts(b.p, b.len) })
+        })
+    }
+
     pub(crate) fn as_ptr(&self) -> *mut sys::mv_crl {
         self.ptr.as_ptr()
     }
