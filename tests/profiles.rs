@@ -207,6 +207,28 @@ fn rfc5280_leaf_rules() {
     }
 }
 
+/// A malformed extension does not hide the other rules from a profile without
+/// `WellFormedExtensions`.
+#[test]
+fn a_malformed_extension_does_not_end_the_checks() {
+    let ca = root("Profiles Root");
+    let chain = leaf(
+        &ca,
+        good_leaf()
+            .raw_extension(AIA, false, b"malformed".to_vec())
+            .key_usage(KeyUsage::DIGITAL_SIGNATURE | KeyUsage::KEY_CERT_SIGN),
+    );
+    let without = Profile::Custom(Rules::all().difference(Rules::WELL_FORMED_EXTENSIONS));
+    assert_eq!(
+        outcome(without, &ca.cert, &chain),
+        Err(Some(Rule::KeyCertSignNeedsCa))
+    );
+    assert_eq!(
+        outcome(Profile::PrivateFleet, &ca.cert, &chain),
+        Err(Some(Rule::WellFormedExtensions))
+    );
+}
+
 #[test]
 fn rfc5280_ca_rules() {
     let bc_non_critical = vec![0x30, 0x03, 0x01, 0x01, 0xFF];

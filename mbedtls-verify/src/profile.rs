@@ -323,16 +323,21 @@ fn check_certificate(
     }
     let dns = rules.contains(Rules::DNS_NAME_SYNTAX);
     let mut seen = Seen::default();
+    // A malformed extension fails `WellFormedExtensions`; without that rule the other
+    // rules still judge what could be read (a malformed list ends the reading).
+    let mut malformed = false;
     for ext in cert.extensions() {
         let Ok(ext) = ext else {
-            return fail(rules, Rule::WellFormedExtensions);
+            malformed = true;
+            break;
         };
-        if read_known(&ext, &mut seen).is_err() {
-            return fail(rules, Rule::WellFormedExtensions);
-        }
+        malformed |= read_known(&ext, &mut seen).is_err();
         if let Some(Bad::Dns) = seen_dns_failure(&ext, dns) {
             return Err(Rule::DnsNameSyntax);
         }
+    }
+    if malformed {
+        fail(rules, Rule::WellFormedExtensions)?;
     }
     let subject_empty = cert.subject().attributes().next().is_none();
     let self_issued = cert.is_self_issued();
