@@ -133,7 +133,37 @@ fn the_well_formed_chain_passes_every_profile() {
 #[test]
 fn rfc5280_leaf_rules() {
     let ca = root("Profiles Root");
-    let cases: Vec<(&str, Rule, CertificateBuilder)> = vec![
+    let cases = rfc5280_leaf_rules_cases();
+    for (what, rule, builder) in cases {
+        assert_rule(what, rule, &ca.cert, &leaf(&ca, builder));
+    }
+}
+
+/// A malformed extension does not hide the other rules from a profile without
+/// `WellFormedExtensions`.
+#[test]
+fn a_malformed_extension_does_not_end_the_checks() {
+    let ca = root("Profiles Root");
+    let chain = leaf(
+        &ca,
+        good_leaf()
+            .raw_extension(AIA, false, b"malformed".to_vec())
+            .key_usage(KeyUsage::DIGITAL_SIGNATURE | KeyUsage::KEY_CERT_SIGN),
+    );
+    let without = Profile::Custom(Rules::all().difference(Rules::WELL_FORMED_EXTENSIONS));
+    assert_eq!(
+        outcome(without, &ca.cert, &chain),
+        Err(Some(Rule::KeyCertSignNeedsCa))
+    );
+    assert_eq!(
+        outcome(Profile::PrivateFleet, &ca.cert, &chain),
+        Err(Some(Rule::WellFormedExtensions))
+    );
+}
+
+/// Leaves that break one RFC 5280 rule each (issued by any CA).
+fn rfc5280_leaf_rules_cases() -> Vec<(&'static str, Rule, CertificateBuilder)> {
+    vec![
         (
             "critical AKI",
             Rule::AkiNonCritical,
@@ -168,9 +198,7 @@ fn rfc5280_leaf_rules() {
         (
             "underscore in a dNSName",
             Rule::DnsNameSyntax,
-            CertificateBuilder::new("CN=device")
-                .extended_key_usage(&[ExtendedKeyUsage::ServerAuth])
-                .san(San::Dns("bad_name.example.com".into())),
+            good_leaf().san(San::Dns("bad_name.example.com".into())),
         ),
         (
             "malformed authorityInfoAccess",
@@ -201,32 +229,106 @@ fn rfc5280_leaf_rules() {
                 }),
             ),
         ),
-    ];
-    for (what, rule, builder) in cases {
-        assert_rule(what, rule, &ca.cert, &leaf(&ca, builder));
-    }
+    ]
 }
 
-/// A malformed extension does not hide the other rules from a profile without
-/// `WellFormedExtensions`.
+/// Leaves that break one CA/B Forum rule each.
+fn web_pki_leaf_rules_cases() -> Vec<(&'static str, Rule, CertificateBuilder)> {
+    vec![
+        (
+            "no EKU",
+            Rule::LeafServerAuth,
+            CertificateBuilder::new("CN=device.example.com")
+                .san(San::Dns("device.example.com".into())),
+        ),
+        (
+            "clientAuth only",
+            Rule::LeafServerAuth,
+            CertificateBuilder::new("CN=device.example.com")
+                .extended_key_usage(&[ExtendedKeyUsage::ClientAuth])
+                .san(San::Dns("device.example.com".into())),
+        ),
+        (
+            "anyExtendedKeyUsage",
+            Rule::LeafNoAnyEku,
+            good_leaf().extended_key_usage(&[ExtendedKeyUsage::ServerAuth, ExtendedKeyUsage::Any]),
+        ),
+        (
+            "critical EKU",
+            Rule::LeafEkuNonCritical,
+            good_leaf().raw_extension(
+                EKU,
+                true,
+                der(|w| {
+                    w.sequence(|w| {
+                        w.oid(&mbedtls_verify::der::oid::KP_SERVER_AUTH);
+                    });
+                }),
+            ),
+        ),
+        ("a CA as the leaf", Rule::LeafNotCa, good_leaf().ca(None)),
+        (
+            "critical SAN with a subject",
+            Rule::SanNonCriticalWithSubject,
+            good_leaf().raw_extension(SAN, true, dns_san("device.example.com")),
+        ),
+        (
+            "AKI with issuer and serial",
+            Rule::AkiKeyIdOnly,
+            good_leaf().raw_extension(
+                AKI,
+                false,
+                der(|w| {
+                    w.sequence(|w| {
+                        w.implicit(0, false, &[1; 20]);
+                        w.constructed(0xA1, |w| {
+                            w.constructed(0xA4, |w| {
+                                w.sequence(|w| {
+                                    w.set(|w| {
+                                        w.sequence(|w| {
+                                            w.oid(&mbedtls_verify::der::oid::COMMON_NAME);
+                                            w.utf8_string("x");
+                                        });
+                                    });
+                                });
+                            });
+                        });
+                        w.implicit(2, false, &[1]);
+                    });
+                }),
+            ),
+        ),
+    ]
+}
+
+/// Every leaf rule through a TLS handshake: a client with a profile of that one rule fails
+/// on it; with no rule at all the handshake succeeds, except where mbedTLS's TLS layer
+/// refuses the server certificate itself (without serverAuth, or a CA certificate without
+/// digitalSignature), which the offline tests cover.
 #[test]
-fn a_malformed_extension_does_not_end_the_checks() {
-    let ca = root("Profiles Root");
-    let chain = leaf(
-        &ca,
-        good_leaf()
-            .raw_extension(AIA, false, b"malformed".to_vec())
-            .key_usage(KeyUsage::DIGITAL_SIGNATURE | KeyUsage::KEY_CERT_SIGN),
-    );
-    let without = Profile::Custom(Rules::all().difference(Rules::WELL_FORMED_EXTENSIONS));
-    assert_eq!(
-        outcome(without, &ca.cert, &chain),
-        Err(Some(Rule::KeyCertSignNeedsCa))
-    );
-    assert_eq!(
-        outcome(Profile::PrivateFleet, &ca.cert, &chain),
-        Err(Some(Rule::WellFormedExtensions))
-    );
+fn leaf_rules_through_tls_handshakes() {
+    let ca = root("TLS Rules Root");
+    let client = common::client_leaf(&ca, "client-1", vec![]);
+    for (what, rule, builder) in rfc5280_leaf_rules_cases()
+        .into_iter()
+        .chain(web_pki_leaf_rules_cases())
+    {
+        let server = common::leaf_with(&ca, builder);
+        let s = server_config(&ca, &server, Profile::PrivateFleet);
+        let without = client_config(&ca, &client, Profile::Custom(Rules::empty()));
+        let (_, _, rc, rs) = connect(&s, &without, "device.example.com");
+        if matches!(what, "clientAuth only" | "a CA as the leaf") {
+            // mbedTLS's TLS layer refuses such a server certificate itself (no serverAuth,
+            // or no digitalSignature): the handshake fails before any profile matters.
+            assert!(rc.is_err() || rs.is_err(), "{what}: {rc:?} {rs:?}");
+            assert_eq!(profile_rule(&rc), None, "{what}");
+            continue;
+        }
+        assert!(rc.is_ok() && rs.is_ok(), "{what}: {rc:?} {rs:?}");
+        let with = client_config(&ca, &client, Profile::Custom(rule.bit()));
+        let (_, _, rc, _) = connect(&s, &with, "device.example.com");
+        assert_eq!(profile_rule(&rc), Some(rule), "{what}: {rc:?}");
+    }
 }
 
 #[test]
@@ -448,71 +550,7 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
 #[test]
 fn web_pki_leaf_rules() {
     let ca = root("Profiles Root");
-    let cases: Vec<(&str, Rule, CertificateBuilder)> = vec![
-        (
-            "no EKU",
-            Rule::LeafServerAuth,
-            CertificateBuilder::new("CN=device.example.com")
-                .san(San::Dns("device.example.com".into())),
-        ),
-        (
-            "clientAuth only",
-            Rule::LeafServerAuth,
-            CertificateBuilder::new("CN=device.example.com")
-                .extended_key_usage(&[ExtendedKeyUsage::ClientAuth])
-                .san(San::Dns("device.example.com".into())),
-        ),
-        (
-            "anyExtendedKeyUsage",
-            Rule::LeafNoAnyEku,
-            good_leaf().extended_key_usage(&[ExtendedKeyUsage::ServerAuth, ExtendedKeyUsage::Any]),
-        ),
-        (
-            "critical EKU",
-            Rule::LeafEkuNonCritical,
-            good_leaf().raw_extension(
-                EKU,
-                true,
-                der(|w| {
-                    w.sequence(|w| {
-                        w.oid(&mbedtls_verify::der::oid::KP_SERVER_AUTH);
-                    });
-                }),
-            ),
-        ),
-        ("a CA as the leaf", Rule::LeafNotCa, good_leaf().ca(None)),
-        (
-            "critical SAN with a subject",
-            Rule::SanNonCriticalWithSubject,
-            good_leaf().raw_extension(SAN, true, dns_san("device.example.com")),
-        ),
-        (
-            "AKI with issuer and serial",
-            Rule::AkiKeyIdOnly,
-            good_leaf().raw_extension(
-                AKI,
-                false,
-                der(|w| {
-                    w.sequence(|w| {
-                        w.implicit(0, false, &[1; 20]);
-                        w.constructed(0xA1, |w| {
-                            w.constructed(0xA4, |w| {
-                                w.sequence(|w| {
-                                    w.set(|w| {
-                                        w.sequence(|w| {
-                                            w.oid(&mbedtls_verify::der::oid::COMMON_NAME);
-                                            w.utf8_string("x");
-                                        });
-                                    });
-                                });
-                            });
-                        });
-                        w.implicit(2, false, &[1]);
-                    });
-                }),
-            ),
-        ),
-    ];
+    let cases = web_pki_leaf_rules_cases();
     for (what, rule, builder) in cases {
         assert_rule(what, rule, &ca.cert, &leaf(&ca, builder));
     }
