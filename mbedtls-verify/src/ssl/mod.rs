@@ -410,6 +410,9 @@ macro_rules! common_setters {
             self
         }
 
+        /// The algorithms allowed in the peer's chain, and its structural rules
+        /// (`profile.rules`, applied to every certificate of the path; see
+        /// [`Profile`](crate::profile::Profile)).
         #[doc(alias = "mbedtls_ssl_conf_cert_profile")]
         pub fn profile(mut self, profile: SecurityProfile) -> Self {
             self.common.profile = profile;
