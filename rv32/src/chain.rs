@@ -302,3 +302,54 @@ pub fn name_constraints(t: &mut Tally, pki: &Pki) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// A pathological nameConstraints chain (a CA with 600 permitted dNSName subtrees, a leaf
+/// with 600 dNSNames none of them covers: 360,000 comparisons unbounded) fails closed
+/// with `Reason::WorkBudget` once the verification's budget of comparisons is spent; the
+/// instructions it took are printed.
+#[cfg(feature = "name-constraints")]
+pub fn name_constraints_budget(t: &mut Tally, pki: &Pki) -> Result<(), &'static str> {
+    use alloc::format;
+    use alloc::vec::Vec;
+    use mbedtls_verify::issue::{CertificateBuilder, San};
+    use mbedtls_verify::name_constraints::COMPARISON_BUDGET;
+    use mbedtls_verify::pk::{KeyType, PrivateKey};
+    use mbedtls_verify::x509::DateTime;
+
+    const M: usize = 600;
+    let (nb, na) = (
+        DateTime::new(2025, 1, 1, 0, 0, 0).ok_or("date")?,
+        DateTime::new(2030, 12, 31, 23, 59, 59).ok_or("date")?,
+    );
+    let ca_key = PrivateKey::generate(KeyType::EcdsaP256).map_err(|_| "key")?;
+    let root = pki.root.cert.first().ok_or("root")?;
+    let permitted: Vec<San> = (0..M).map(|i| San::Dns(format!("p{i}.example"))).collect();
+    let ca = CertificateBuilder::new("CN=Pathological CA,O=Fleet")
+        .serial(&[50])
+        .validity(nb, na)
+        .ca(Some(0))
+        .name_constraints(true, &permitted, &[])
+        .signed_by(&ca_key, root, &pki.root.key)
+        .map_err(|_| "pathological CA")?;
+    drop(permitted);
+    let leaf_key = PrivateKey::generate(KeyType::EcdsaP256).map_err(|_| "key")?;
+    let leaf = CertificateBuilder::new("CN=sensor,O=Fleet")
+        .serial(&[51])
+        .validity(nb, na)
+        .sans((0..M).map(|i| San::Dns(format!("n{i}.elsewhere.example"))))
+        .signed_by(&leaf_key, ca.first().ok_or("CA")?, &ca_key)
+        .map_err(|_| "leaf")?;
+    let chain = chain_of(&[&leaf, &ca]).map_err(|_| "chain")?;
+    drop(leaf);
+    let verifier = Verifier::new(Trust::anchors(pki.root.cert.clone()).map_err(|_| "trust")?);
+    let (r, n) = counted(|| verifier.verify(&chain));
+    t.check(
+        "nameConstraints work budget: a pathological chain fails closed (WorkBudget)",
+        matches!(&r, Err(e) if e.reasons == [Reason::WorkBudget { depth: 0 }]),
+        format_args!("{:?}", r.as_ref().map(|_| ()).map_err(|e| e.reasons.clone())),
+    );
+    println!(
+        "measure: nameConstraints worst case ({M} constraints x {M} names, budget {COMPARISON_BUDGET} comparisons): {n} instructions"
+    );
+    Ok(())
+}

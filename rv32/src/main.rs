@@ -167,6 +167,8 @@ fn run(t: &mut Tally, v: &Variant) -> Result<(), &'static str> {
 
     let offline = chain::run(t, &pki)?;
     chain::name_constraints(t, &pki)?;
+    #[cfg(feature = "name-constraints")]
+    chain::name_constraints_budget(t, &pki)?;
 
     let mut conns = [tls::Figures::default(); 2];
     for (i, ver) in [TlsVersion::Tls12, TlsVersion::Tls13]
