@@ -346,7 +346,10 @@ pub fn name_constraints_budget(t: &mut Tally, pki: &Pki) -> Result<(), &'static 
     t.check(
         "nameConstraints work budget: a pathological chain fails closed (WorkBudget)",
         matches!(&r, Err(e) if e.reasons == [Reason::WorkBudget { depth: 0 }]),
-        format_args!("{:?}", r.as_ref().map(|_| ()).map_err(|e| e.reasons.clone())),
+        format_args!(
+            "{:?}",
+            r.as_ref().map(|_| ()).map_err(|e| e.reasons.clone())
+        ),
     );
     println!(
         "measure: nameConstraints worst case ({M} constraints x {M} names, budget {COMPARISON_BUDGET} comparisons): {n} instructions"
