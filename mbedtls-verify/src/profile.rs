@@ -112,6 +112,7 @@ impl Default for SecurityProfile {
 /// verification is for. Applied in the verify trampoline (offline verifier, TLS client,
 /// TLS server, `ssl::external`) before the hook; a failure is fatal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Profile {
     /// The default, for private device fleets: every rule that protects the trust
     /// decision (well-formed extensions, sane serials, keyCertSign only in CAs,
