@@ -3,11 +3,14 @@
 //!
 //! Invariants: no panic; a parsed certificate's DER re-parses to the same certificate
 //! and its PEM round-trips; a malformed extension list makes basicConstraints
-//! `Malformed` (never a CA); only a well-formed basicConstraints with cA=TRUE is a CA.
+//! `Malformed` (never a CA); only a well-formed basicConstraints with cA=TRUE is a CA;
+//! the certificate profiles are deterministic and ordered (a certificate that meets a
+//! profile meets every profile with fewer rules), and the CRL rules take any bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use mbedtls_verify::name_constraints::NameConstraints;
+use mbedtls_verify::profile::{Profile, Rules, check_crl};
 use mbedtls_verify::x509::{
     AttributeKind, BasicConstraints, CertChain, CertRef, ExtendedKeyUsage, SignatureAlgorithm,
 };
@@ -99,6 +102,27 @@ fn accessors(c: CertRef<'_>) {
             assert_eq!(SignatureAlgorithm::from_name(&text), Some(alg.clone()));
         }
     }
+    // Certificate profiles: deterministic; a certificate that meets a profile meets
+    // every profile with fewer rules; no rules, no failure.
+    for (leaf, anchor) in [(true, false), (false, false), (false, true), (true, true)] {
+        let web = Profile::WebPkiClient.check(&c, leaf, anchor);
+        assert_eq!(web, Profile::WebPkiClient.check(&c, leaf, anchor));
+        let strict = Profile::Rfc5280Strict.check(&c, leaf, anchor);
+        let fleet = Profile::PrivateFleet.check(&c, leaf, anchor);
+        if web.is_ok() {
+            assert_eq!(strict, Ok(()), "WebPkiClient passed, Rfc5280Strict did not");
+        }
+        if strict.is_ok() {
+            assert_eq!(fleet, Ok(()), "Rfc5280Strict passed, PrivateFleet did not");
+        }
+        if let Err(rule) = web {
+            assert!(Profile::WebPkiClient.rules().contains(rule.bit()));
+        }
+        assert_eq!(
+            Profile::Custom(Rules::empty()).check(&c, leaf, anchor),
+            Ok(())
+        );
+    }
     let _ = c.public_key();
     let _ = c.spki_der();
     assert_eq!(c.fingerprint_sha256(), c.fingerprint_sha256());
@@ -143,6 +167,9 @@ fn chain(chain: &CertChain) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The CRL rules read any bytes (as a CRL's DER) without panicking.
+    assert_eq!(check_crl(Rules::all(), data), check_crl(Rules::all(), data));
+    assert_eq!(check_crl(Rules::empty(), data), Ok(()));
     if let Ok(c) = CertChain::parse(data) {
         chain(&c);
     }
