@@ -356,3 +356,54 @@ fn runner_covers_client_validation() {
     c.validation_kind = "OTHER".into();
     assert!(matches!(conformance::run(&c), Outcome::Skipped(_)));
 }
+
+/// The profiles are ordered on every certificate of the limbo file (a certificate that
+/// meets a profile meets every profile with fewer rules), and a failed rule is one of the
+/// profile's own.
+#[test]
+fn profiles_are_ordered_on_every_limbo_certificate() {
+    use mbedtls_verify::profile::{Profile, Rules};
+    use mbedtls_verify::x509::CertChain;
+    let path = std::env::var_os(DATA_ENV).map_or_else(|| manifest_path(DATA), PathBuf::from);
+    let Ok(data) = std::fs::read_to_string(&path) else {
+        println!("no x509-limbo data at {}: skipped", path.display());
+        return;
+    };
+    let limbo: Limbo = serde_json::from_str(&data).expect("parsing the x509-limbo file");
+    let mut checked = 0;
+    for t in &limbo.testcases {
+        let pems = t
+            .trusted_certs
+            .iter()
+            .chain(&t.untrusted_intermediates)
+            .chain(std::iter::once(&t.peer_certificate));
+        for pem in pems {
+            let Ok(chain) = CertChain::from_pem(pem.as_bytes()) else {
+                continue;
+            };
+            let c = chain.first().unwrap();
+            for (leaf, anchor) in [(true, false), (false, false), (false, true), (true, true)] {
+                let web = Profile::WebPkiClient.check(&c, leaf, anchor);
+                let strict = Profile::Rfc5280Strict.check(&c, leaf, anchor);
+                let fleet = Profile::PrivateFleet.check(&c, leaf, anchor);
+                assert!(web.is_err() || strict.is_ok(), "{}", t.id);
+                assert!(strict.is_err() || fleet.is_ok(), "{}", t.id);
+                for (p, r) in [
+                    (Profile::WebPkiClient, web),
+                    (Profile::Rfc5280Strict, strict),
+                    (Profile::PrivateFleet, fleet),
+                ] {
+                    if let Err(rule) = r {
+                        assert!(p.rules().contains(rule.bit()), "{}: {rule:?}", t.id);
+                    }
+                }
+                assert_eq!(
+                    Profile::Custom(Rules::empty()).check(&c, leaf, anchor),
+                    Ok(())
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "{checked} certificates");
+}
