@@ -43,7 +43,10 @@
 //! (`x509`, `pk`, `trust`, `platform`, `verify`, `verifier`, `ssl`) and in `error`'s call
 //! of `mbedtls_strerror`; every block has a `// SAFETY:` comment.
 #![no_std]
+// Feature badges on docs.rs (`--cfg docsrs`, nightly rustdoc).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -58,6 +61,7 @@ mod error;
 mod flags;
 pub mod issue;
 #[cfg(feature = "name-constraints")]
+#[cfg_attr(docsrs, doc(cfg(feature = "name-constraints")))]
 pub mod name_constraints;
 pub mod pem;
 pub mod pk;

@@ -27,6 +27,7 @@ pub enum Trust {
     Anchors(Anchors),
     /// A runtime lookup (`mbedtls_ssl_conf_ca_cb`).
     #[cfg(mbedtls_ca_cb)]
+    #[cfg_attr(docsrs, doc(cfg(mbedtls_ca_cb)))]
     Callback(CaCallback),
 }
 
@@ -63,6 +64,7 @@ impl Trust {
 
     /// Trust these CAs and check revocation against `crl`.
     #[cfg(mbedtls_crl)]
+    #[cfg_attr(docsrs, doc(cfg(mbedtls_crl)))]
     pub fn anchors_with_crl(cas: CertChain, crl: Crl) -> Result<Self> {
         let mut t = Self::anchors(cas)?;
         if let Trust::Anchors(a) = &mut t {
@@ -74,6 +76,7 @@ impl Trust {
     /// Look trusted CAs up at run time. The closure gets the certificate whose issuer is
     /// sought; it is `Fn + Send + Sync + 'static` and shared by reference counting.
     #[cfg(mbedtls_ca_cb)]
+    #[cfg_attr(docsrs, doc(cfg(mbedtls_ca_cb)))]
     #[doc(alias = "mbedtls_ssl_conf_ca_cb")]
     pub fn callback(
         f: impl Fn(CertRef<'_>) -> Result<CaCandidates, CaLookupError> + Send + Sync + 'static,
@@ -146,10 +149,12 @@ impl CaCandidates {
         Ok(c)
     }
 
+    /// How many candidates were added.
     pub fn len(&self) -> usize {
         self.list.as_ref().map_or(0, |l| l.len())
     }
 
+    /// Whether no candidate was added.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
