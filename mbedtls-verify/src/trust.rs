@@ -140,6 +140,21 @@ impl CaCandidates {
         }
     }
 
+    /// Add a CA certificate that lives for the whole program (e.g. in flash): parsed in
+    /// place, not copied.
+    #[doc(alias = "mbedtls_x509_crt_parse_der_nocopy")]
+    pub fn push_static_der(&mut self, der: &'static [u8]) -> Result<()> {
+        match &mut self.list {
+            Some(l) => l.push_static_der(der),
+            None => {
+                let mut l = CertChain::new()?;
+                l.push_static_der(der)?;
+                self.list = Some(l);
+                Ok(())
+            }
+        }
+    }
+
     /// Every certificate of `chain`.
     pub fn from_chain(chain: &CertChain) -> Result<Self> {
         let mut c = Self::none();
