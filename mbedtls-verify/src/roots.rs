@@ -154,6 +154,11 @@ impl RootBundle {
         self.count == 0
     }
 
+    /// Every root's DER, in the bundle's (subject) order.
+    pub fn certificates(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.count).filter_map(|i| self.entry(i).map(|e| e.cert))
+    }
+
     /// The bundle's bytes (what to store in flash).
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get()
@@ -203,9 +208,8 @@ impl RootBundle {
     /// (for comparison, or for [`Trust::anchors`]).
     pub fn to_chain(&self) -> Result<CertChain> {
         let mut chain = CertChain::new()?;
-        for i in 0..self.count {
-            let e = self.entry(i).ok_or_else(|| bad("entry out of bounds"))?;
-            chain.push_der(e.cert)?;
+        for der in self.certificates() {
+            chain.push_der(der)?;
         }
         Ok(chain)
     }
