@@ -144,6 +144,7 @@ impl RootBundle {
     fn entry(&self, i: usize) -> Option<Entry<'_>> {
         entry_in(self.bytes.get(), i)
     }
+
     /// How many roots the bundle holds.
     pub fn len(&self) -> usize {
         self.count
