@@ -21,6 +21,12 @@ struct Tcp(TcpStream);
 
 #[derive(Debug)]
 struct TcpError(std::io::ErrorKind);
+impl std::fmt::Display for TcpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TCP: {}", self.0)
+    }
+}
+impl std::error::Error for TcpError {}
 impl embedded_io::Error for TcpError {
     fn kind(&self) -> embedded_io::ErrorKind {
         match self.0 {
@@ -43,6 +49,9 @@ impl embedded_io_async::Read for Tcp {
 impl embedded_io_async::Write for Tcp {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, TcpError> {
         std::io::Write::write(&mut self.0, buf).map_err(|e| TcpError(e.kind()))
+    }
+    async fn flush(&mut self) -> Result<(), TcpError> {
+        Ok(())
     }
 }
 impl embedded_io::Read for Tcp {

@@ -7,6 +7,7 @@
 //! on stderr, never a panic.
 #![forbid(unsafe_code)]
 
+mod bundle;
 mod ca;
 mod connect;
 mod limbo;
@@ -43,6 +44,9 @@ enum Command {
     /// A small fleet CA: a root, an issuing CA, client and server certificates, CRLs.
     #[command(subcommand)]
     Ca(ca::CaCmd),
+    /// Root bundles: public roots for firmware's flash, found through the CA callback.
+    #[command(subcommand)]
+    Bundle(bundle::BundleCmd),
     /// The x509-limbo harness protocol: test cases (JSON) on stdin, results on stdout.
     Limbo(limbo::LimboArgs),
 }
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Connect(a) => connect::run(a),
         Command::Ca(c) => ca::run(c),
+        Command::Bundle(c) => bundle::run(c),
         Command::Limbo(a) => limbo::run(a),
     };
     match result {

@@ -1202,3 +1202,50 @@ fn readme_documents_the_json_line_format() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Root bundles
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn bundle_build_writes_a_loadable_bundle_and_refuses_bad_input() {
+    let dir = TempDir::new("bundle");
+    let d = dir.path();
+    expect(d, &["ca", "init", "--dir", "a", "--name", "A"], 0);
+    expect(d, &["ca", "init", "--dir", "b", "--name", "B"], 0);
+    let built = expect(
+        d,
+        &[
+            "bundle",
+            "build",
+            "--out",
+            "roots.bin",
+            "a/root.crt",
+            "b/root.crt",
+            "a/root.crt",
+        ],
+        0,
+    );
+    let text = &built.stdout;
+    assert!(text.contains("2 roots (3 certificates given)"), "{text}");
+    let bytes = std::fs::read(d.join("roots.bin")).unwrap();
+    let bundle = mbedtls_verify::roots::RootBundle::from_vec(bytes).unwrap();
+    assert_eq!(bundle.len(), 2);
+    let a = std::fs::read(d.join("a/root.crt")).unwrap();
+    let a = mbedtls_verify::x509::CertChain::from_pem(&a).unwrap();
+    let a = a.first().unwrap();
+    assert_eq!(
+        bundle.find(a.subject().der()).collect::<Vec<_>>(),
+        [a.der()]
+    );
+
+    dir.write(
+        "garbage.pem",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    );
+    let bad = expect(d, &["bundle", "build", "--out", "x.bin", "garbage.pem"], 2);
+    assert!(bad.one_error_line().contains("garbage.pem"));
+    expect(d, &["bundle", "build", "--out", "x.bin", "missing.pem"], 2);
+    expect(d, &["bundle", "build", "--out", "x.bin"], 2);
+    assert!(!d.join("x.bin").exists());
+}

@@ -88,6 +88,35 @@ pub const PROBED: &[(&str, &str)] = &[
     ("MV_OWN_CONFIG", "time_override"),
 ];
 
+/// The options the host profile compiles in (what the probe finds in `config/mv_config.h`
+/// with `MV_PROFILE_HOST`, default features, no extra defines). Used instead of the probe
+/// when only documentation is built (`DOCS_RS`: no C compiler runs, no tree is read), so
+/// the documented API is the full host API. `tests/build_logic.rs` checks it against the
+/// probe of a real host build.
+pub const DOCS_CFGS: &[&str] = &[
+    "ca_cb",
+    "crl",
+    "time_date",
+    "threading",
+    "tls13",
+    "tls12",
+    "rsa",
+    "x509write",
+    "ssl_srv",
+    "ssl_cli",
+    "self_test",
+    "time_override",
+];
+
+/// The version documented in a docs-only build: the pinned tree's (mbedTLS 3.6.5).
+pub const DOCS_VERSION: u32 = 0x0306_0500;
+
+/// Whether this build only documents the crate: docs.rs sets `DOCS_RS` (its builds are
+/// offline and have no use for a C library, since rustdoc links nothing).
+pub fn docs_only(docs_rs: Option<&str>) -> bool {
+    docs_rs.is_some()
+}
+
 /// C text whose preprocessed output lists the enabled options and the version.
 pub fn probe_source() -> String {
     let mut s = String::from("#include \"mbedtls/build_info.h\"\n");

@@ -5,7 +5,9 @@
 //! - `espidf`: compile only the shim against ESP-IDF's own mbedTLS;
 //! - `bindgen` (feature `bindgen`): regenerate and check `src/bindings.rs`.
 //!
-//! Needs Rust and a C compiler only: no cmake, ninja or clang.
+//! Needs Rust and a C compiler only: no cmake, ninja or clang. With `DOCS_RS` set
+//! (documentation builds) it needs neither a C compiler nor a mbedTLS tree: it declares
+//! the host profile's options and builds nothing.
 
 #[cfg(feature = "bindgen")]
 mod bindgen;
@@ -59,6 +61,22 @@ fn main() {
     }
     let target_os = cargo_env("CARGO_CFG_TARGET_OS");
 
+    // Documentation only (docs.rs): no C compiler runs and nothing is read or downloaded;
+    // the cfgs and version of the pinned host build are declared instead of probed.
+    if config::docs_only(env("DOCS_RS").as_deref()) {
+        let mut cfgs: Vec<String> = config::DOCS_CFGS.iter().map(|c| c.to_string()).collect();
+        if config::DOCS_VERSION < 0x0306_0700 {
+            cfgs.push("lt_3_6_7".into());
+        }
+        println!(
+            "cargo:warning=DOCS_RS is set: documentation only, no mbedTLS is built or linked \
+             (documenting the host profile of mbedTLS {})",
+            source::version_string(config::DOCS_VERSION)
+        );
+        emit_metadata(&cfgs, config::DOCS_VERSION, &[]);
+        return;
+    }
+
     let mut cfgs: Vec<String>;
     let flags: CFlags;
     if target_os == "espidf" {
@@ -96,7 +114,36 @@ fn main() {
     if target_os != "espidf" && !cfgs.iter().any(|c| c == "time_override") {
         cfgs.push("external".into());
     }
+    let plain = is_plain_host(&flags);
+    // For the check of config::DOCS_CFGS against a real host build (tests/build_logic.rs).
+    println!(
+        "cargo:rustc-env=MBEDTLS_VERIFY_SYS_PROBED={}",
+        if plain { cfgs.join(",") } else { "-".into() }
+    );
+    emit_metadata(&cfgs, version, &flags.includes);
 
+    // The checked-in bindings are those of the plain host configuration (some constants
+    // exist only with RSA, threading, ...): only that build compares against them.
+    #[cfg(feature = "bindgen")]
+    bindgen::generate(&crate_dir, &out_dir, &flags.includes, &flags.defines, plain);
+}
+
+/// Whether this is the reference configuration: mbedTLS built from source with the host
+/// profile and no feature or define that changes which options are compiled in (record
+/// sizes aside).
+fn is_plain_host(flags: &CFlags) -> bool {
+    flags
+        .defines
+        .iter()
+        .any(|(k, _)| k == Profile::Host.define())
+        && !flags.defines.iter().any(|(k, _)| {
+            k == "MV_P256_ONLY" || (!k.starts_with("MV_") && k != "MBEDTLS_CONFIG_FILE")
+        })
+        && std::env::var_os("MBEDTLS_VERIFY_SYS_EXTRA_DEFINES").is_none()
+}
+
+/// The cfgs for this crate and, through the `links` metadata, for its dependents.
+fn emit_metadata(cfgs: &[String], version: u32, includes: &[PathBuf]) {
     let all: Vec<&str> = config::PROBED
         .iter()
         .map(|p| p.1)
@@ -105,7 +152,7 @@ fn main() {
     for c in &all {
         println!("cargo:rustc-check-cfg=cfg(mbedtls_{c})");
     }
-    for c in &cfgs {
+    for c in cfgs {
         println!("cargo:rustc-cfg=mbedtls_{c}");
     }
     // `links` metadata for dependents: DEP_MBEDTLS_CFG, _VERSION_NUMBER, _VERSION, _INCLUDE.
@@ -114,18 +161,11 @@ fn main() {
     println!("cargo:version_number={version:#010x}");
     println!("cargo:rustc-env=MBEDTLS_VERIFY_SYS_VERSION_NUMBER={version:#010x}");
     println!("cargo:version={}", source::version_string(version));
-    let inc: Vec<String> = flags
-        .includes
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
+    let inc: Vec<String> = includes.iter().map(|p| p.display().to_string()).collect();
     println!(
         "cargo:include={}",
         std::env::join_paths(&inc).unwrap().to_string_lossy()
     );
-
-    #[cfg(feature = "bindgen")]
-    bindgen::generate(&crate_dir, &out_dir, &flags.includes, &flags.defines);
 }
 
 fn build_from_source(crate_dir: &Path, out_dir: &Path, target_os: &str) -> CFlags {

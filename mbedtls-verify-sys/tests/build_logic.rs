@@ -262,3 +262,28 @@ fn extra_defines_are_validated() {
     assert!(config::parse_extra_defines("A B").is_err());
     assert!(config::parse_extra_defines("").unwrap().is_empty());
 }
+
+#[test]
+fn docs_only_cfgs_match_a_plain_host_build() {
+    assert!(config::docs_only(Some("1")));
+    assert!(!config::docs_only(None));
+    // Set by the build script from the real probe; `-` when this build is not a plain
+    // host build (another profile, p256-only, extra defines, a prebuilt or ESP-IDF mbedTLS).
+    let probed = env!("MBEDTLS_VERIFY_SYS_PROBED");
+    if probed == "-" {
+        eprintln!("not a plain host build: the docs-only cfg list is not compared");
+        return;
+    }
+    let mut got: Vec<&str> = probed
+        .split(',')
+        .filter(|c| *c != "lt_3_6_7" && *c != "external")
+        .collect();
+    let mut want = config::DOCS_CFGS.to_vec();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(
+        got, want,
+        "config::DOCS_CFGS (what a DOCS_RS build declares) differs from the probe of \
+         config/mv_config.h's host profile: update it"
+    );
+}

@@ -33,21 +33,37 @@ use crate::time::DateTime;
 
 /// Universal and context-specific tag bytes used in certificates.
 pub mod tag {
+    /// BOOLEAN.
     pub const BOOLEAN: u8 = 0x01;
+    /// INTEGER.
     pub const INTEGER: u8 = 0x02;
+    /// BIT STRING.
     pub const BIT_STRING: u8 = 0x03;
+    /// OCTET STRING.
     pub const OCTET_STRING: u8 = 0x04;
+    /// NULL.
     pub const NULL: u8 = 0x05;
+    /// OBJECT IDENTIFIER.
     pub const OID: u8 = 0x06;
+    /// UTF8String.
     pub const UTF8_STRING: u8 = 0x0C;
+    /// PrintableString.
     pub const PRINTABLE_STRING: u8 = 0x13;
+    /// TeletexString (T61String).
     pub const TELETEX_STRING: u8 = 0x14;
+    /// IA5String.
     pub const IA5_STRING: u8 = 0x16;
+    /// UTCTime.
     pub const UTC_TIME: u8 = 0x17;
+    /// GeneralizedTime.
     pub const GENERALIZED_TIME: u8 = 0x18;
+    /// UniversalString.
     pub const UNIVERSAL_STRING: u8 = 0x1C;
+    /// BMPString.
     pub const BMP_STRING: u8 = 0x1E;
+    /// SEQUENCE (constructed).
     pub const SEQUENCE: u8 = 0x30;
+    /// SET (constructed).
     pub const SET: u8 = 0x31;
 
     /// The constructed bit.
@@ -74,7 +90,12 @@ pub enum DerError {
     /// A length too large for this reader (more than 4 length bytes).
     LengthTooLarge,
     /// Another tag than the one expected.
-    UnexpectedTag { expected: u8, found: u8 },
+    UnexpectedTag {
+        /// The tag the reader wanted.
+        expected: u8,
+        /// The tag in the input.
+        found: u8,
+    },
     /// Bytes left after the last expected element.
     TrailingData,
     /// A BOOLEAN that is not exactly one byte 0x00 or 0xFF.
@@ -115,6 +136,7 @@ impl core::error::Error for DerError {}
 /// One tag-length-value element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tlv<'a> {
+    /// The tag byte (class, constructed bit and number).
     pub tag: u8,
     /// The value bytes (after the length).
     pub contents: &'a [u8],
@@ -129,6 +151,7 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader over `data`, which holds zero or more whole elements.
     pub const fn new(data: &'a [u8]) -> Self {
         Reader { data }
     }
@@ -500,12 +523,19 @@ pub mod oid {
     use super::Oid;
 
     // Attribute types (RFC 5280 appendix A).
+    /// commonName, 2.5.4.3.
     pub const COMMON_NAME: Oid<'static> = Oid::new(&[0x55, 0x04, 0x03]);
+    /// serialNumber (the attribute), 2.5.4.5.
     pub const SERIAL_NUMBER: Oid<'static> = Oid::new(&[0x55, 0x04, 0x05]);
+    /// countryName, 2.5.4.6.
     pub const COUNTRY: Oid<'static> = Oid::new(&[0x55, 0x04, 0x06]);
+    /// localityName, 2.5.4.7.
     pub const LOCALITY: Oid<'static> = Oid::new(&[0x55, 0x04, 0x07]);
+    /// stateOrProvinceName, 2.5.4.8.
     pub const STATE: Oid<'static> = Oid::new(&[0x55, 0x04, 0x08]);
+    /// organizationName, 2.5.4.10.
     pub const ORGANIZATION: Oid<'static> = Oid::new(&[0x55, 0x04, 0x0A]);
+    /// organizationalUnitName, 2.5.4.11.
     pub const ORGANIZATIONAL_UNIT: Oid<'static> = Oid::new(&[0x55, 0x04, 0x0B]);
     /// PKCS #9 emailAddress, 1.2.840.113549.1.9.1.
     pub const EMAIL_ADDRESS: Oid<'static> =
@@ -515,50 +545,76 @@ pub mod oid {
         Oid::new(&[0x09, 0x92, 0x26, 0x89, 0x93, 0xF2, 0x2C, 0x64, 0x01, 0x19]);
 
     // Certificate extensions (2.5.29.x).
+    /// subjectKeyIdentifier, 2.5.29.14.
     pub const SUBJECT_KEY_IDENTIFIER: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x0E]);
+    /// keyUsage, 2.5.29.15.
     pub const KEY_USAGE: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x0F]);
+    /// subjectAltName, 2.5.29.17.
     pub const SUBJECT_ALT_NAME: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x11]);
+    /// basicConstraints, 2.5.29.19.
     pub const BASIC_CONSTRAINTS: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x13]);
+    /// cRLNumber, 2.5.29.20.
     pub const CRL_NUMBER: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x14]);
+    /// nameConstraints, 2.5.29.30.
     pub const NAME_CONSTRAINTS: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x1E]);
+    /// certificatePolicies, 2.5.29.32.
     pub const CERTIFICATE_POLICIES: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x20]);
+    /// authorityKeyIdentifier, 2.5.29.35.
     pub const AUTHORITY_KEY_IDENTIFIER: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x23]);
+    /// extKeyUsage, 2.5.29.37.
     pub const EXT_KEY_USAGE: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x25]);
+    /// issuerAltName, 2.5.29.18.
     pub const ISSUER_ALT_NAME: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x12]);
+    /// policyConstraints, 2.5.29.36.
     pub const POLICY_CONSTRAINTS: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x24]);
+    /// inhibitAnyPolicy, 2.5.29.54.
     pub const INHIBIT_ANY_POLICY: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x36]);
     /// id-pe-authorityInfoAccess (1.3.6.1.5.5.7.1.1).
     pub const AUTHORITY_INFO_ACCESS: Oid<'static> =
         Oid::new(&[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01]);
 
     // Extended key usages.
+    /// anyExtendedKeyUsage, 2.5.29.37.0.
     pub const ANY_EXTENDED_KEY_USAGE: Oid<'static> = Oid::new(&[0x55, 0x1D, 0x25, 0x00]);
+    /// id-kp-serverAuth, 1.3.6.1.5.5.7.3.1.
     pub const KP_SERVER_AUTH: Oid<'static> =
         Oid::new(&[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01]);
+    /// id-kp-clientAuth, 1.3.6.1.5.5.7.3.2.
     pub const KP_CLIENT_AUTH: Oid<'static> =
         Oid::new(&[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02]);
+    /// id-kp-codeSigning, 1.3.6.1.5.5.7.3.3.
     pub const KP_CODE_SIGNING: Oid<'static> =
         Oid::new(&[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03]);
+    /// id-kp-emailProtection, 1.3.6.1.5.5.7.3.4.
     pub const KP_EMAIL_PROTECTION: Oid<'static> =
         Oid::new(&[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04]);
+    /// id-kp-timeStamping, 1.3.6.1.5.5.7.3.8.
     pub const KP_TIME_STAMPING: Oid<'static> =
         Oid::new(&[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08]);
+    /// id-kp-OCSPSigning, 1.3.6.1.5.5.7.3.9.
     pub const KP_OCSP_SIGNING: Oid<'static> =
         Oid::new(&[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09]);
 
     // Signature algorithms.
+    /// ecdsa-with-SHA256, 1.2.840.10045.4.3.2.
     pub const ECDSA_WITH_SHA256: Oid<'static> =
         Oid::new(&[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02]);
+    /// ecdsa-with-SHA384, 1.2.840.10045.4.3.3.
     pub const ECDSA_WITH_SHA384: Oid<'static> =
         Oid::new(&[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x03]);
+    /// ecdsa-with-SHA512, 1.2.840.10045.4.3.4.
     pub const ECDSA_WITH_SHA512: Oid<'static> =
         Oid::new(&[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x04]);
+    /// id-RSASSA-PSS, 1.2.840.113549.1.1.10.
     pub const RSASSA_PSS: Oid<'static> =
         Oid::new(&[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0A]);
+    /// sha256WithRSAEncryption, 1.2.840.113549.1.1.11.
     pub const SHA256_WITH_RSA: Oid<'static> =
         Oid::new(&[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0B]);
+    /// sha384WithRSAEncryption, 1.2.840.113549.1.1.12.
     pub const SHA384_WITH_RSA: Oid<'static> =
         Oid::new(&[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0C]);
+    /// sha512WithRSAEncryption, 1.2.840.113549.1.1.13.
     pub const SHA512_WITH_RSA: Oid<'static> =
         Oid::new(&[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0D]);
 }
@@ -570,6 +626,7 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// An empty writer.
     pub fn new() -> Self {
         Writer::default()
     }
@@ -579,6 +636,7 @@ impl Writer {
         self.buf
     }
 
+    /// The bytes encoded so far.
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }
@@ -612,10 +670,12 @@ impl Writer {
         self.tlv(tag, &inner.buf)
     }
 
+    /// A SEQUENCE whose contents `f` writes.
     pub fn sequence(&mut self, f: impl FnOnce(&mut Writer)) -> &mut Self {
         self.constructed(tag::SEQUENCE, f)
     }
 
+    /// A SET whose contents `f` writes (the caller orders the elements, as DER requires for SET OF).
     pub fn set(&mut self, f: impl FnOnce(&mut Writer)) -> &mut Self {
         self.constructed(tag::SET, f)
     }
@@ -630,6 +690,7 @@ impl Writer {
         self.tlv(tag::context(n, constructed), contents)
     }
 
+    /// An OBJECT IDENTIFIER.
     pub fn oid(&mut self, oid: &Oid<'_>) -> &mut Self {
         self.tlv(tag::OID, oid.as_bytes())
     }
@@ -653,18 +714,22 @@ impl Writer {
         self.tlv(tag::INTEGER, &contents)
     }
 
+    /// A non-negative INTEGER.
     pub fn integer_u64(&mut self, v: u64) -> &mut Self {
         self.integer_unsigned(&v.to_be_bytes())
     }
 
+    /// A BOOLEAN (DER: `0xFF` for true).
     pub fn bool(&mut self, v: bool) -> &mut Self {
         self.tlv(tag::BOOLEAN, &[if v { 0xFF } else { 0x00 }])
     }
 
+    /// A NULL.
     pub fn null(&mut self) -> &mut Self {
         self.tlv(tag::NULL, &[])
     }
 
+    /// An OCTET STRING.
     pub fn octet_string(&mut self, bytes: &[u8]) -> &mut Self {
         self.tlv(tag::OCTET_STRING, bytes)
     }
@@ -681,6 +746,7 @@ impl Writer {
         self.tlv(tag::BIT_STRING, &contents)
     }
 
+    /// A UTF8String.
     pub fn utf8_string(&mut self, s: &str) -> &mut Self {
         self.tlv(tag::UTF8_STRING, s.as_bytes())
     }

@@ -13,6 +13,7 @@ use crate::sys;
 pub struct MbedtlsError(i32);
 
 impl MbedtlsError {
+    /// The error for this raw (negative) code.
     pub const fn new(code: i32) -> Self {
         Self(code)
     }
@@ -23,6 +24,7 @@ impl MbedtlsError {
     }
 
     /// mbedTLS's text for the code (empty if mbedTLS was built without `MBEDTLS_ERROR_C`).
+    #[doc(alias = "mbedtls_strerror")]
     pub fn describe(self, buf: &mut [u8; 160]) -> &str {
         let text = match self.0 {
             sys::MV_ERR_NOT_FOUND => Some("not found"),
@@ -81,29 +83,48 @@ pub enum Reason {
     /// mbedTLS reported failure flags (merged over the whole chain).
     Flags(VerifyFlags),
     /// The verify hook rejected the certificate at `depth`.
-    HookRejected { depth: u32, reason: String },
+    HookRejected {
+        /// The certificate's depth (0: the leaf).
+        depth: u32,
+        /// The reason the hook gave.
+        reason: String,
+    },
     /// A callback (verify hook or CA callback) panicked; the panic was caught.
     CallbackPanicked,
     /// The CA callback returned an error.
     CaCallbackFailed(String),
     /// A certificate above the leaf is not a CA by a strict reading of its
     /// basicConstraints (see `x509::BasicConstraints`).
-    NotACa { depth: u32 },
+    NotACa {
+        /// The certificate's depth.
+        depth: u32,
+    },
     /// The certificate at `depth` is outside the nameConstraints of a CA above it, or a
     /// CA's nameConstraints cannot be enforced (malformed or unsupported): see
     /// [`name_constraints`](crate::name_constraints).
-    NameConstraints { depth: u32, detail: String },
+    NameConstraints {
+        /// The depth of the certificate whose name is outside the constraints (or of the
+        /// CA whose constraints cannot be enforced).
+        depth: u32,
+        /// What was found.
+        detail: String,
+    },
     /// The certificate at `depth` breaks a rule of the verification's structural
     /// [`Profile`](crate::profile::Profile).
     Profile {
+        /// The depth of the certificate that breaks the rule (0 = leaf).
         depth: u32,
+        /// The rule it breaks.
         rule: crate::rules::Rule,
     },
     /// Checking the certificate at `depth` against the name constraints above it ran
     /// out of the verification's work budget
     /// ([`COMPARISON_BUDGET`](crate::name_constraints::COMPARISON_BUDGET)): a
     /// pathological chain, failed closed in bounded time.
-    WorkBudget { depth: u32 },
+    WorkBudget {
+        /// The depth of the certificate being checked when the budget ran out.
+        depth: u32,
+    },
     /// The client-authorization policy rejected the chain.
     Policy(Vec<String>),
     /// No wall clock is known and time checks were not explicitly disabled.
@@ -165,7 +186,9 @@ impl fmt::Display for Reason {
 /// A failed verification: every reason found, plus the mbedTLS flags as they ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyError {
+    /// Every reason verification failed, in the order found.
     pub reasons: Vec<Reason>,
+    /// mbedTLS's failure flags, merged over the chain, as the verification ended.
     pub flags: VerifyFlags,
 }
 
@@ -196,7 +219,9 @@ pub enum Error {
     /// Input that could not be parsed (certificate, key, CRL, PEM).
     #[error("cannot parse {what}: {code}")]
     Parse {
+        /// What was parsed, e.g. `certificate`.
         what: &'static str,
+        /// mbedTLS's error.
         code: MbedtlsError,
     },
     /// Input that is well-formed but not acceptable.
@@ -225,10 +250,12 @@ pub enum Error {
     Closed,
     /// An I/O error from the transport.
     #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
 
+/// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 /// mbedTLS's text for an error code, written into `buf`.

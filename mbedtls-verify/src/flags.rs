@@ -10,25 +10,45 @@ bitflags::bitflags! {
     /// mbedTLS's verification failure flags (`MBEDTLS_X509_BADCERT_*`, `MBEDTLS_X509_BADCRL_*`).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub struct VerifyFlags: u32 {
+        /// The certificate has expired (`MBEDTLS_X509_BADCERT_EXPIRED`).
         const EXPIRED = sys::MBEDTLS_X509_BADCERT_EXPIRED;
+        /// The certificate is revoked by a CRL (`MBEDTLS_X509_BADCERT_REVOKED`).
         const REVOKED = sys::MBEDTLS_X509_BADCERT_REVOKED;
+        /// The expected name matches neither the SAN nor (mbedTLS) the CN (`MBEDTLS_X509_BADCERT_CN_MISMATCH`).
         const CN_MISMATCH = sys::MBEDTLS_X509_BADCERT_CN_MISMATCH;
+        /// The chain does not end at a trusted CA (`MBEDTLS_X509_BADCERT_NOT_TRUSTED`).
         const NOT_TRUSTED = sys::MBEDTLS_X509_BADCERT_NOT_TRUSTED;
+        /// The CRL is not signed by a trusted CA (`MBEDTLS_X509_BADCRL_NOT_TRUSTED`).
         const CRL_NOT_TRUSTED = sys::MBEDTLS_X509_BADCRL_NOT_TRUSTED;
+        /// The CRL is past its nextUpdate (`MBEDTLS_X509_BADCRL_EXPIRED`).
         const CRL_EXPIRED = sys::MBEDTLS_X509_BADCRL_EXPIRED;
+        /// No certificate was presented (`MBEDTLS_X509_BADCERT_MISSING`).
         const MISSING = sys::MBEDTLS_X509_BADCERT_MISSING;
+        /// Verification was skipped (`MBEDTLS_X509_BADCERT_SKIP_VERIFY`).
         const SKIP_VERIFY = sys::MBEDTLS_X509_BADCERT_SKIP_VERIFY;
+        /// Another reason, e.g. a callback failed (`MBEDTLS_X509_BADCERT_OTHER`).
         const OTHER = sys::MBEDTLS_X509_BADCERT_OTHER;
+        /// The certificate is not valid yet (`MBEDTLS_X509_BADCERT_FUTURE`).
         const FUTURE = sys::MBEDTLS_X509_BADCERT_FUTURE;
+        /// The CRL is not valid yet (`MBEDTLS_X509_BADCRL_FUTURE`).
         const CRL_FUTURE = sys::MBEDTLS_X509_BADCRL_FUTURE;
+        /// keyUsage does not allow the use (`MBEDTLS_X509_BADCERT_KEY_USAGE`).
         const KEY_USAGE = sys::MBEDTLS_X509_BADCERT_KEY_USAGE;
+        /// extendedKeyUsage does not allow the use (`MBEDTLS_X509_BADCERT_EXT_KEY_USAGE`).
         const EXT_KEY_USAGE = sys::MBEDTLS_X509_BADCERT_EXT_KEY_USAGE;
+        /// The Netscape certificate type does not allow the use (`MBEDTLS_X509_BADCERT_NS_CERT_TYPE`).
         const NS_CERT_TYPE = sys::MBEDTLS_X509_BADCERT_NS_CERT_TYPE;
+        /// Signed with a hash the profile does not allow (`MBEDTLS_X509_BADCERT_BAD_MD`).
         const BAD_MD = sys::MBEDTLS_X509_BADCERT_BAD_MD;
+        /// Signed with a key algorithm the profile does not allow (`MBEDTLS_X509_BADCERT_BAD_PK`).
         const BAD_PK = sys::MBEDTLS_X509_BADCERT_BAD_PK;
+        /// A key the profile does not allow (curve, RSA size) (`MBEDTLS_X509_BADCERT_BAD_KEY`).
         const BAD_KEY = sys::MBEDTLS_X509_BADCERT_BAD_KEY;
+        /// The CRL is signed with a hash the profile does not allow (`MBEDTLS_X509_BADCRL_BAD_MD`).
         const CRL_BAD_MD = sys::MBEDTLS_X509_BADCRL_BAD_MD;
+        /// The CRL is signed with a key algorithm the profile does not allow (`MBEDTLS_X509_BADCRL_BAD_PK`).
         const CRL_BAD_PK = sys::MBEDTLS_X509_BADCRL_BAD_PK;
+        /// The CRL is signed with a key the profile does not allow (`MBEDTLS_X509_BADCRL_BAD_KEY`).
         const CRL_BAD_KEY = sys::MBEDTLS_X509_BADCRL_BAD_KEY;
     }
 }

@@ -49,7 +49,12 @@ pub enum San {
     Ip(IpAddress),
     /// Any GeneralName, already encoded: its tag byte (e.g. `0xA0` otherName, `0xA4`
     /// directoryName) and contents, written as given (for tests of odd certificates).
-    Raw { tag: u8, contents: Vec<u8> },
+    Raw {
+        /// The GeneralName's tag byte.
+        tag: u8,
+        /// Its contents, written as given.
+        contents: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +110,7 @@ impl CertificateBuilder {
         self
     }
 
+    /// The validity period (`mbedtls_x509write_crt_set_validity`); both ends inclusive.
     pub fn validity(mut self, not_before: DateTime, not_after: DateTime) -> Self {
         self.validity = Some((not_before, not_after));
         self
@@ -516,11 +522,13 @@ impl<'a> CrlBuilder<'a> {
         self
     }
 
+    /// The CRL's thisUpdate: when it was issued.
     pub fn this_update(mut self, t: DateTime) -> Self {
         self.this_update = Some(t);
         self
     }
 
+    /// The CRL's nextUpdate: when the next CRL is due (verifiers treat the CRL as expired after it).
     pub fn next_update(mut self, t: DateTime) -> Self {
         self.next_update = Some(t);
         self
@@ -532,6 +540,7 @@ impl<'a> CrlBuilder<'a> {
         self
     }
 
+    /// The hash the CRL is signed with.
     pub fn hash(mut self, hash: HashAlgorithm) -> Self {
         self.hash = hash;
         self

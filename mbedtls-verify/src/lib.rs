@@ -3,7 +3,7 @@
 //! - [`x509`]: certificates and chains ([`CertChain`](x509::CertChain), the borrowed
 //!   [`CertRef`](x509::CertRef)) with typed accessors;
 //! - [`trust`]: one [`Trust`](trust::Trust) value — a static CA set with CRLs, or a CA
-//!   callback;
+//!   callback; [`roots`]: public roots in flash, found through the CA callback;
 //! - [`verify`]: the verify hook, which sees each certificate's depth, its
 //!   [`Role`](verify::Role) and typed [`VerifyFlags`](verify::VerifyFlags);
 //! - [`verifier`]: offline chain verification with a security [`profile`];
@@ -23,7 +23,7 @@
 //! | 6 tools | `issue`, `danger` |
 //! | 5 users of the trampoline | `verifier`, `ssl` |
 //! | 4 the trampoline | `verify` |
-//! | 3 decisions | `trust`, `profile`, `policy`, `name_constraints` |
+//! | 3 decisions | `trust`, `roots`, `profile`, `policy`, `name_constraints` |
 //! | 2 objects | `pk`, `x509` |
 //! | 1 basics | `error`, `flags`, `rules`, `time`, `der`, `pem`, `platform` |
 //! | 0 floor | `sys`, `sync` |
@@ -44,7 +44,10 @@
 //! (`x509`, `pk`, `trust`, `platform`, `verify`, `verifier`, `ssl`) and in `error`'s call
 //! of `mbedtls_strerror`; every block has a `// SAFETY:` comment.
 #![no_std]
+// Feature badges on docs.rs (`--cfg docsrs`, nightly rustdoc).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -59,12 +62,16 @@ mod error;
 mod flags;
 pub mod issue;
 #[cfg(feature = "name-constraints")]
+#[cfg_attr(docsrs, doc(cfg(feature = "name-constraints")))]
 pub mod name_constraints;
 pub mod pem;
 pub mod pk;
 pub mod platform;
 pub mod policy;
 pub mod profile;
+#[cfg(mbedtls_ca_cb)]
+#[cfg_attr(docsrs, doc(cfg(mbedtls_ca_cb)))]
+pub mod roots;
 mod rules;
 pub mod ssl;
 mod sync;

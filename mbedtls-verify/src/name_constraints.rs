@@ -171,11 +171,17 @@ pub enum NameConstraintError {
     /// form (`"dNSName"`, ...) for a subject alternative name, or where in the subject
     /// it was found (`"subject commonName (as dNSName)"`, ...).
     #[error("{form} excluded by the issuer's nameConstraints")]
-    Excluded { form: &'static str },
+    Excluded {
+        /// Which name (see above).
+        form: &'static str,
+    },
     /// A name of a form that has permitted subtrees is inside none of them (`form` as
     /// for [`Excluded`](Self::Excluded)).
     #[error("{form} not permitted by the issuer's nameConstraints")]
-    NotPermitted { form: &'static str },
+    NotPermitted {
+        /// Which name (see above).
+        form: &'static str,
+    },
 }
 
 impl From<DerError> for NameConstraintError {

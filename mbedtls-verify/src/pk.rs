@@ -13,7 +13,9 @@ use crate::sys;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyType {
+    /// ECDSA on the NIST P-256 curve (secp256r1).
     EcdsaP256,
+    /// ECDSA on the NIST P-384 curve (secp384r1).
     EcdsaP384,
     /// RSA with the given modulus size in bits (2048 or more).
     Rsa(u32),
@@ -121,6 +123,8 @@ impl PrivateKey {
         Ok(buf)
     }
 
+    /// Whether this is an RSA key (`mbedtls_pk_get_type`).
+    #[doc(alias = "mbedtls_pk_get_type")]
     pub fn is_rsa(&self) -> bool {
         // SAFETY: valid context.
         unsafe { sys::mv_pk_type(self.as_ptr()) == sys::MBEDTLS_PK_RSA }
@@ -173,6 +177,7 @@ impl fmt::Debug for PrivateKey {
 pub struct Zeroizing(pub(crate) Vec<u8>);
 
 impl Zeroizing {
+    /// The bytes (wiped when this value is dropped).
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }

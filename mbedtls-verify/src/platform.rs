@@ -73,6 +73,7 @@ unsafe extern "C" fn clock_trampoline(out: *mut i64) -> i32 {
 
 /// Install the entropy source every mbedTLS operation uses (replacing the OS on the host).
 /// Call once at start-up, before any TLS or key operation.
+#[doc(alias = "mbedtls_psa_external_get_random")]
 pub fn set_entropy_source(f: EntropyFn) {
     // SAFETY: the trampoline matches mv_rng_fn; the fn pointer is 'static.
     unsafe { sys::mv_set_rng(Some(entropy_trampoline), f as *mut c_void) }
@@ -82,6 +83,7 @@ pub fn set_entropy_source(f: EntropyFn) {
 /// clock is known, verification fails closed. Safe to call at any time (the function
 /// pointer is stored atomically); call it before other threads start using the crate so
 /// they see the same clock from their first verification.
+#[doc(alias = "mbedtls_time")]
 pub fn set_clock(f: ClockFn) {
     CLOCK.store(f as *mut (), Ordering::Release);
     // SAFETY: the trampoline matches mv_clock_fn and reads the clock atomically.

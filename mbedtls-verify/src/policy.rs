@@ -155,6 +155,7 @@ use crate::x509::{
 };
 
 #[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub use self::file::PolicyFileError;
 
 /// Which allow rule admitted the chain (an index into the policy's list of that kind).
@@ -162,14 +163,23 @@ pub use self::file::PolicyFileError;
 /// it accepts; [`ClientPolicy::describe`] renders it for logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AllowRule {
+    /// The `n`-th `allow_email` rule: an exact email address.
     Email(usize),
+    /// The `n`-th `allow_email_domain` rule: an email domain.
     EmailDomain(usize),
+    /// The `n`-th `allow_uri` rule: an exact URI.
     Uri(usize),
+    /// The `n`-th `allow_uri_prefix` rule: a URI prefix.
     UriPrefix(usize),
+    /// The `n`-th `allow_dns` rule: an exact DNS name.
     Dns(usize),
+    /// The `n`-th `allow_subject_cn` rule: a subject commonName.
     SubjectCn(usize),
+    /// The `n`-th `allow_subject_o` rule: a subject organizationName.
     SubjectO(usize),
+    /// The `n`-th `allow_subject_ou` rule: a subject organizationalUnitName.
     SubjectOu(usize),
+    /// The `n`-th `allow_spki_sha256` rule: a public-key pin (SHA-256 of the SubjectPublicKeyInfo).
     SpkiPin(usize),
     /// `allow_any_verified = true`.
     AnyVerified,
@@ -1263,22 +1273,30 @@ mod file {
         /// The file could not be read.
         #[error("cannot read policy file {}: {source}", path.display())]
         Io {
+            /// The file's path.
             path: PathBuf,
+            /// Why it could not be read.
             source: std::io::Error,
         },
         /// Not valid TOML.
         #[error("policy file, line {line}, column {column}: {message}")]
         Syntax {
+            /// 1-based line of the error.
             line: usize,
+            /// 1-based column of the error.
             column: usize,
+            /// The TOML parser's message.
             message: String,
         },
         /// A key that is unknown, of the wrong type, in a bad format, or contradicting
         /// another key. `key` is e.g. `allow_uri_prefix` or `deny_serial[1].serial`.
         #[error("policy file: `{key}`: {message}{}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
         Key {
+            /// The key, as written in the file (with an index for array items).
             key: String,
+            /// What is wrong with it.
             message: String,
+            /// The 1-based line of the key, when known.
             line: Option<usize>,
         },
     }
@@ -1551,12 +1569,14 @@ mod file {
         /// assert_eq!(err.key(), Some("allow_uri_prefix"));
         /// assert!(err.to_string().contains("a prefix must end in '/'"));
         /// ```
+        #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
         pub fn from_toml_str(text: &str) -> Result<ClientPolicy, PolicyFileError> {
             let file: PolicyFile = toml::from_str(text).map_err(|e| from_toml_error(text, e))?;
             file.into_policy()
         }
 
         /// Read and parse a TOML policy file.
+        #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
         pub fn from_toml_file(path: impl AsRef<Path>) -> Result<ClientPolicy, PolicyFileError> {
             let path = path.as_ref();
             let text = std::fs::read_to_string(path).map_err(|source| PolicyFileError::Io {

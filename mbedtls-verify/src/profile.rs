@@ -17,9 +17,13 @@ bitflags::bitflags! {
     pub struct Hashes: u32 {
         /// Legacy: collisions are practical. Never in the default profile.
         const SHA1 = id_flag(sys::MBEDTLS_MD_SHA1);
+        /// SHA-224.
         const SHA224 = id_flag(sys::MBEDTLS_MD_SHA224);
+        /// SHA-256.
         const SHA256 = id_flag(sys::MBEDTLS_MD_SHA256);
+        /// SHA-384.
         const SHA384 = id_flag(sys::MBEDTLS_MD_SHA384);
+        /// SHA-512.
         const SHA512 = id_flag(sys::MBEDTLS_MD_SHA512);
     }
 }
@@ -28,7 +32,9 @@ bitflags::bitflags! {
     /// Public-key algorithms allowed to sign certificates.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub struct KeyAlgorithms: u32 {
+        /// RSA PKCS #1 v1.5.
         const RSA = id_flag(sys::MBEDTLS_PK_RSA);
+        /// RSASSA-PSS.
         const RSA_PSS = id_flag(sys::MBEDTLS_PK_RSASSA_PSS);
         /// ECDSA (both the generic EC key and the ECDSA-only type).
         const ECDSA = id_flag(sys::MBEDTLS_PK_ECKEY) | id_flag(sys::MBEDTLS_PK_ECDSA);
@@ -39,8 +45,11 @@ bitflags::bitflags! {
     /// Elliptic curves allowed for certificate keys.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub struct Curves: u32 {
+        /// NIST P-256.
         const P256 = id_flag(sys::MBEDTLS_ECP_DP_SECP256R1);
+        /// NIST P-384.
         const P384 = id_flag(sys::MBEDTLS_ECP_DP_SECP384R1);
+        /// NIST P-521.
         const P521 = id_flag(sys::MBEDTLS_ECP_DP_SECP521R1);
     }
 }
@@ -53,8 +62,11 @@ const fn id_flag(id: u32) -> u32 {
 /// What may sign certificates in a chain, and how strong keys must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecurityProfile {
+    /// Hashes allowed in certificate signatures.
     pub hashes: Hashes,
+    /// Public-key algorithms allowed to sign certificates.
     pub key_algorithms: KeyAlgorithms,
+    /// Curves allowed for EC keys in the chain.
     pub curves: Curves,
     /// Minimum RSA modulus size in bits.
     pub min_rsa_bits: u32,

@@ -230,30 +230,55 @@ bitflags::bitflags! {
     /// A set of [`Rule`]s (one bit per rule, `1 << rule as u32`).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub struct Rules: u32 {
+        /// [`Rule::WellFormedExtensions`].
         const WELL_FORMED_EXTENSIONS = Rule::WellFormedExtensions.bit().bits();
+        /// [`Rule::SerialNumber`].
         const SERIAL_NUMBER = Rule::SerialNumber.bit().bits();
+        /// [`Rule::AkiNonCritical`].
         const AKI_NON_CRITICAL = Rule::AkiNonCritical.bit().bits();
+        /// [`Rule::AkiPresent`].
         const AKI_PRESENT = Rule::AkiPresent.bit().bits();
+        /// [`Rule::SkiNonCritical`].
         const SKI_NON_CRITICAL = Rule::SkiNonCritical.bit().bits();
+        /// [`Rule::SkiInCa`].
         const SKI_IN_CA = Rule::SkiInCa.bit().bits();
+        /// [`Rule::KeyCertSignNeedsCa`].
         const KEY_CERT_SIGN_NEEDS_CA = Rule::KeyCertSignNeedsCa.bit().bits();
+        /// [`Rule::CaBasicConstraintsCritical`].
         const CA_BASIC_CONSTRAINTS_CRITICAL = Rule::CaBasicConstraintsCritical.bit().bits();
+        /// [`Rule::NameConstraintsCritical`].
         const NAME_CONSTRAINTS_CRITICAL = Rule::NameConstraintsCritical.bit().bits();
+        /// [`Rule::NameConstraintsOnlyInCa`].
         const NAME_CONSTRAINTS_ONLY_IN_CA = Rule::NameConstraintsOnlyInCa.bit().bits();
+        /// [`Rule::SanCriticalIfSubjectEmpty`].
         const SAN_CRITICAL_IF_SUBJECT_EMPTY = Rule::SanCriticalIfSubjectEmpty.bit().bits();
+        /// [`Rule::PolicyConstraintsCritical`].
         const POLICY_CONSTRAINTS_CRITICAL = Rule::PolicyConstraintsCritical.bit().bits();
+        /// [`Rule::DnsNameSyntax`].
         const DNS_NAME_SYNTAX = Rule::DnsNameSyntax.bit().bits();
+        /// [`Rule::LeafServerAuth`].
         const LEAF_SERVER_AUTH = Rule::LeafServerAuth.bit().bits();
+        /// [`Rule::LeafNoAnyEku`].
         const LEAF_NO_ANY_EKU = Rule::LeafNoAnyEku.bit().bits();
+        /// [`Rule::LeafEkuNonCritical`].
         const LEAF_EKU_NON_CRITICAL = Rule::LeafEkuNonCritical.bit().bits();
+        /// [`Rule::LeafNotCa`].
         const LEAF_NOT_CA = Rule::LeafNotCa.bit().bits();
+        /// [`Rule::AnchorNoEku`].
         const ANCHOR_NO_EKU = Rule::AnchorNoEku.bit().bits();
+        /// [`Rule::SanNonCriticalWithSubject`].
         const SAN_NON_CRITICAL_WITH_SUBJECT = Rule::SanNonCriticalWithSubject.bit().bits();
+        /// [`Rule::AkiKeyIdOnly`].
         const AKI_KEY_ID_ONLY = Rule::AkiKeyIdOnly.bit().bits();
+        /// [`Rule::AnchorAkiMatchesSki`].
         const ANCHOR_AKI_MATCHES_SKI = Rule::AnchorAkiMatchesSki.bit().bits();
+        /// [`Rule::RsaModulusMultipleOf8`].
         const RSA_MODULUS_MULTIPLE_OF_8 = Rule::RsaModulusMultipleOf8.bit().bits();
+        /// [`Rule::CnAmongSans`].
         const CN_AMONG_SANS = Rule::CnAmongSans.bit().bits();
+        /// [`Rule::CrlNumber`].
         const CRL_NUMBER = Rule::CrlNumber.bit().bits();
+        /// [`Rule::CrlProfile`].
         const CRL_PROFILE = Rule::CrlProfile.bit().bits();
     }
 }

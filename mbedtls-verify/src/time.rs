@@ -13,11 +13,17 @@ use crate::sys;
 /// Ordered chronologically (the fields are compared in order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DateTime {
+    /// Year, e.g. 2026.
     pub year: u16,
+    /// Month, 1 to 12.
     pub month: u8,
+    /// Day of the month, 1 to 31.
     pub day: u8,
+    /// Hour, 0 to 23.
     pub hour: u8,
+    /// Minute, 0 to 59.
     pub minute: u8,
+    /// Second, 0 to 59 (X.509 has no leap second).
     pub second: u8,
 }
 

@@ -27,6 +27,7 @@ pub enum Trust {
     Anchors(Anchors),
     /// A runtime lookup (`mbedtls_ssl_conf_ca_cb`).
     #[cfg(mbedtls_ca_cb)]
+    #[cfg_attr(docsrs, doc(cfg(mbedtls_ca_cb)))]
     Callback(CaCallback),
 }
 
@@ -63,6 +64,7 @@ impl Trust {
 
     /// Trust these CAs and check revocation against `crl`.
     #[cfg(mbedtls_crl)]
+    #[cfg_attr(docsrs, doc(cfg(mbedtls_crl)))]
     pub fn anchors_with_crl(cas: CertChain, crl: Crl) -> Result<Self> {
         let mut t = Self::anchors(cas)?;
         if let Trust::Anchors(a) = &mut t {
@@ -74,6 +76,7 @@ impl Trust {
     /// Look trusted CAs up at run time. The closure gets the certificate whose issuer is
     /// sought; it is `Fn + Send + Sync + 'static` and shared by reference counting.
     #[cfg(mbedtls_ca_cb)]
+    #[cfg_attr(docsrs, doc(cfg(mbedtls_ca_cb)))]
     #[doc(alias = "mbedtls_ssl_conf_ca_cb")]
     pub fn callback(
         f: impl Fn(CertRef<'_>) -> Result<CaCandidates, CaLookupError> + Send + Sync + 'static,
@@ -137,6 +140,21 @@ impl CaCandidates {
         }
     }
 
+    /// Add a CA certificate that lives for the whole program (e.g. in flash): parsed in
+    /// place, not copied.
+    #[doc(alias = "mbedtls_x509_crt_parse_der_nocopy")]
+    pub fn push_static_der(&mut self, der: &'static [u8]) -> Result<()> {
+        match &mut self.list {
+            Some(l) => l.push_static_der(der),
+            None => {
+                let mut l = CertChain::new()?;
+                l.push_static_der(der)?;
+                self.list = Some(l);
+                Ok(())
+            }
+        }
+    }
+
     /// Every certificate of `chain`.
     pub fn from_chain(chain: &CertChain) -> Result<Self> {
         let mut c = Self::none();
@@ -146,10 +164,12 @@ impl CaCandidates {
         Ok(c)
     }
 
+    /// How many candidates were added.
     pub fn len(&self) -> usize {
         self.list.as_ref().map_or(0, |l| l.len())
     }
 
+    /// Whether no candidate was added.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

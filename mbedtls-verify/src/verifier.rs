@@ -78,6 +78,7 @@ impl Verified {
         &self.roles
     }
 
+    /// The peer's own certificate (depth 0).
     pub fn leaf(&self) -> CertRef<'_> {
         self.certs.first().expect("a verified chain has a leaf")
     }
@@ -114,11 +115,13 @@ impl Verifier {
         self
     }
 
+    /// Check chains against this profile (`mbedtls_x509_crt_verify_with_profile`) instead of [`SecurityProfile::DEFAULT`].
     pub fn with_profile(mut self, profile: SecurityProfile) -> Self {
         self.profile = profile;
         self
     }
 
+    /// Check validity dates at this time instead of now (the clock installed with [`platform::set_clock`](crate::platform::set_clock)).
     pub fn at_time(mut self, time: ValidationTime) -> Self {
         self.time = time;
         self
@@ -136,6 +139,7 @@ impl Verifier {
         self
     }
 
+    /// The policy set with [`with_policy`](Self::with_policy).
     pub fn policy(&self) -> Option<&ClientPolicy> {
         self.policy.as_deref()
     }
@@ -144,6 +148,7 @@ impl Verifier {
         self.ignore_time = true;
     }
 
+    /// The trust set chains are checked against.
     pub fn trust(&self) -> &Trust {
         &self.trust
     }

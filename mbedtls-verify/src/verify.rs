@@ -66,6 +66,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// `leaf`, `intermediate`, `trust_anchor` or `trusted_leaf`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Leaf => "leaf",
@@ -98,6 +99,7 @@ impl<'a> HookCall<'a> {
         self.depth
     }
 
+    /// The certificate's role in the chain.
     pub fn role(&self) -> Role {
         self.role
     }
@@ -152,6 +154,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// A rejection with this reason.
     pub fn reject(reason: impl Into<Cow<'static, str>>) -> Self {
         Verdict::Reject(reason.into())
     }
@@ -176,6 +179,7 @@ type HookFn = dyn Fn(&mut HookCall<'_>) -> Verdict + Send + Sync + 'static;
 pub struct VerifyHook(Arc<Box<HookFn>>);
 
 impl VerifyHook {
+    /// Wrap a closure; it is called once per certificate (`mbedtls_ssl_conf_verify`, `mbedtls_x509_crt_verify`'s `f_vrfy`), from the top of the chain down.
     pub fn new(f: impl Fn(&mut HookCall<'_>) -> Verdict + Send + Sync + 'static) -> Self {
         VerifyHook(Arc::new(Box::new(f)))
     }
@@ -245,9 +249,13 @@ enum NcFailure {
 /// One hook call, as recorded for people (the CLI's trace, the demo).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceEntry {
+    /// Depth: 0 for the leaf.
     pub depth: u32,
+    /// Role in the chain.
     pub role: Role,
+    /// Subject name, RFC 4514-style.
     pub subject: String,
+    /// Flags mbedTLS set on this certificate.
     pub flags: VerifyFlags,
     /// The profile rule the certificate breaks, if any (the verification then fails).
     pub violation: Option<Rule>,

@@ -1,6 +1,5 @@
 //! Platform glue shared by the two binaries (`mtls-server`, `verify-offline`): the heap
-//! and mbedTLS's allocator, the TRNG as entropy, the wall clock, SNTP, and the adapter
-//! from embassy-net's TCP socket to the stream type `AsyncSession` takes.
+//! and mbedTLS's allocator, the TRNG as entropy, the wall clock, SNTP.
 //!
 //! The order at start-up matters and is the same in both binaries:
 //! 1. `heap::init()` then `heap::install_mbedtls_allocator()` — before anything allocates
@@ -15,7 +14,6 @@ extern crate alloc;
 pub mod clock;
 pub mod entropy;
 pub mod heap;
-pub mod net;
 pub mod sntp;
 
 /// When this firmware was built (Unix seconds, from `build.rs`).

@@ -52,6 +52,7 @@ pub struct AsyncSession<S> {
 }
 
 impl<S: Read + Write> AsyncSession<S> {
+    /// A server session over `io` (as [`Session::server`]); nothing is sent before [`handshake`](Self::handshake).
     pub fn server(config: &ServerConfig, io: S) -> Result<Self> {
         Ok(AsyncSession {
             tls: Session::server(config, Buffered::default())?,
@@ -59,6 +60,7 @@ impl<S: Read + Write> AsyncSession<S> {
         })
     }
 
+    /// A client session over `io` that checks the server's certificate against `server_name` (as [`Session::client`]).
     pub fn client(config: &ClientConfig, server_name: &str, io: S) -> Result<Self> {
         Ok(AsyncSession {
             tls: Session::client(config, server_name, Buffered::default())?,
@@ -102,32 +104,41 @@ impl<S: Read + Write> AsyncSession<S> {
         }
     }
 
+    /// Run the handshake to the end (`mbedtls_ssl_handshake`): the verify hook, the CA callback and the policy run inside it.
+    #[doc(alias = "mbedtls_ssl_handshake")]
     pub async fn handshake(&mut self) -> Result<()> {
         self.drive(|s| s.handshake()).await
     }
 
     /// `Ok(0)`: the peer closed with close_notify.
+    #[doc(alias = "mbedtls_ssl_read")]
     pub async fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
         self.drive(|s| s.read(buf)).await
     }
 
+    /// Send all of `data` (`mbedtls_ssl_write`).
+    #[doc(alias = "mbedtls_ssl_write")]
     pub async fn write_all(&mut self, data: &[u8]) -> Result<()> {
         self.drive(|s| s.write_all(data)).await
     }
 
+    /// Send close_notify (`mbedtls_ssl_close_notify`).
+    #[doc(alias = "mbedtls_ssl_close_notify")]
     pub async fn close(&mut self) -> Result<()> {
         self.drive(|s| s.close()).await
     }
 
+    /// As [`Session::verified_peer`].
     pub fn verified_peer(&self) -> Option<VerifiedPeer<'_>> {
         self.tls.verified_peer()
     }
 
+    /// The underlying session (version, ciphersuite, ALPN).
     pub fn session(&self) -> &Session<Buffered> {
         &self.tls
     }
 }
 
 fn io_err<E: embedded_io_async::Error>(e: E) -> Error {
-    Error::Transport(alloc::format!("{:?}", e.kind()))
+    Error::Transport(alloc::format!("{:?}: {e}", e.kind()))
 }

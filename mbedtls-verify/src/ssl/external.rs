@@ -65,6 +65,7 @@ impl fmt::Debug for ExternalVerification {
 }
 
 impl ExternalVerification {
+    /// Bind `trust`, an optional hook and an optional policy into one pinned value that [`install_on_context`](Self::install_on_context) or [`install_on_config`](Self::install_on_config) attaches to objects another stack created.
     pub fn new(
         trust: Trust,
         hook: Option<VerifyHook>,

@@ -20,7 +20,9 @@ pub enum IoStatus {
 
 /// A byte transport under a TLS session.
 pub trait Transport {
+    /// Send some of `data`; mbedTLS calls this from `mbedtls_ssl_*` through its send callback.
     fn send(&mut self, data: &[u8]) -> IoStatus;
+    /// Receive into `buf`; `Done(0)` means the peer closed.
     fn recv(&mut self, buf: &mut [u8]) -> IoStatus;
 }
 
@@ -35,10 +37,12 @@ impl<T: Transport + ?Sized> Transport for &mut T {
 
 /// A `std::io::Read + Write` stream (e.g. `TcpStream`) as a transport.
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 #[derive(Debug)]
 pub struct StdIo<S>(pub S);
 
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 impl<S: std::io::Read + std::io::Write> Transport for StdIo<S> {
     fn send(&mut self, data: &[u8]) -> IoStatus {
         loop {
@@ -139,22 +143,24 @@ impl<T> IoCtx<T> {
 
 /// A blocking `embedded-io` stream (`Read + Write`) as a transport (feature `embedded-io`).
 #[cfg(feature = "embedded-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "embedded-io")))]
 #[derive(Debug)]
 pub struct EmbeddedIo<S>(pub S);
 
 #[cfg(feature = "embedded-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "embedded-io")))]
 impl<S: embedded_io::Read + embedded_io::Write> Transport for EmbeddedIo<S> {
     fn send(&mut self, data: &[u8]) -> IoStatus {
         match self.0.write(data) {
             Ok(n) => IoStatus::Done(n),
-            Err(e) => IoStatus::Failed(alloc::format!("{:?}", embedded_io::Error::kind(&e))),
+            Err(e) => IoStatus::Failed(alloc::format!("{:?}: {e}", embedded_io::Error::kind(&e))),
         }
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> IoStatus {
         match self.0.read(buf) {
             Ok(n) => IoStatus::Done(n),
-            Err(e) => IoStatus::Failed(alloc::format!("{:?}", embedded_io::Error::kind(&e))),
+            Err(e) => IoStatus::Failed(alloc::format!("{:?}: {e}", embedded_io::Error::kind(&e))),
         }
     }
 }

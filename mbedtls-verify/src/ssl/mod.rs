@@ -18,6 +18,7 @@
 #![allow(unsafe_code)]
 
 #[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub mod asynch;
 pub mod external;
 mod io;
@@ -65,7 +66,9 @@ pub enum ClientAuth {
 /// A TLS protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TlsVersion {
+    /// TLS 1.2.
     Tls12,
+    /// TLS 1.3.
     Tls13,
 }
 
@@ -104,6 +107,7 @@ pub struct Identity {
 impl Identity {
     /// `chain` is the endpoint's certificate first, then intermediates to send. The key
     /// must belong to the first certificate.
+    #[doc(alias = "mbedtls_pk_check_pair")]
     pub fn new(chain: CertChain, key: PrivateKey) -> Result<Self> {
         let leaf = chain
             .first()
@@ -121,6 +125,7 @@ impl Identity {
         Self::new(CertChain::parse(chain)?, PrivateKey::parse(key)?)
     }
 
+    /// The certificate chain sent to the peer (the leaf first).
     pub fn chain(&self) -> &CertChain {
         &self.chain
     }
@@ -392,6 +397,8 @@ impl fmt::Debug for ClientConfig {
 macro_rules! common_setters {
     ($whose:literal) => {
         #[doc = concat!("The CAs that issue ", $whose, ".")]
+        #[doc(alias = "mbedtls_ssl_conf_ca_chain")]
+        #[doc(alias = "mbedtls_ssl_conf_ca_cb")]
         pub fn trust(mut self, trust: Trust) -> Self {
             self.common.trust = Some(trust);
             self
@@ -414,12 +421,14 @@ macro_rules! common_setters {
         /// (`profile.rules`, applied to every certificate of the path; see
         /// [`Profile`](crate::profile::Profile)).
         #[doc(alias = "mbedtls_ssl_conf_cert_profile")]
+        /// The security profile the peer's chain must meet (`mbedtls_ssl_conf_cert_profile`); [`SecurityProfile::DEFAULT`] unless set.
         pub fn profile(mut self, profile: SecurityProfile) -> Self {
             self.common.profile = profile;
             self
         }
 
         #[doc(alias = "mbedtls_ssl_conf_min_tls_version")]
+        /// The lowest and highest TLS version to negotiate (`mbedtls_ssl_conf_min_tls_version`, `mbedtls_ssl_conf_max_tls_version`).
         pub fn versions(mut self, min: TlsVersion, max: TlsVersion) -> Self {
             self.common.min = min;
             self.common.max = max;
@@ -427,6 +436,7 @@ macro_rules! common_setters {
         }
 
         #[doc(alias = "mbedtls_ssl_conf_alpn_protocols")]
+        /// ALPN protocols, in order of preference (`mbedtls_ssl_conf_alpn_protocols`).
         pub fn alpn(mut self, protocols: &[&str]) -> Self {
             self.common.alpn = protocols.iter().map(|p| String::from(*p)).collect();
             self
@@ -466,6 +476,7 @@ impl ServerConfigBuilder {
     }
 
     #[doc(alias = "mbedtls_ssl_conf_authmode")]
+    /// Whether clients must present a certificate (`mbedtls_ssl_conf_authmode`).
     pub fn client_auth(mut self, mode: ClientAuth) -> Self {
         self.client_auth = mode;
         self
@@ -473,6 +484,7 @@ impl ServerConfigBuilder {
 
     common_setters!("client certificates");
 
+    /// The configuration (`mbedtls_ssl_config_defaults` and the setters); fails without an identity or on an inconsistent setting.
     pub fn build(self) -> Result<ServerConfig> {
         if self.identities.is_empty() {
             return Err(Error::InvalidInput(
@@ -491,6 +503,7 @@ pub struct ClientConfigBuilder {
 }
 
 impl ClientConfig {
+    /// A builder; the server's certificate is verified against the trust set, and its name against the one given to [`Session::client`].
     pub fn builder() -> ClientConfigBuilder {
         ClientConfigBuilder::default()
     }
@@ -505,6 +518,7 @@ impl ClientConfigBuilder {
 
     common_setters!("server certificates");
 
+    /// The configuration (`mbedtls_ssl_config_defaults` and the setters); fails without trust or on an inconsistent setting.
     pub fn build(self) -> Result<ClientConfig> {
         let ids = self.identity.into_iter().map(|i| (i, Vec::new())).collect();
         build(false, self.common, ids, ClientAuth::Required).map(ClientConfig)

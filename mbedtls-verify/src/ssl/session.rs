@@ -88,6 +88,7 @@ impl fmt::Debug for VerifiedPeer<'_> {
 impl<T: Transport> Session<T> {
     /// A server session: the client connecting over `transport` is authenticated as the
     /// configuration says.
+    #[doc(alias = "mbedtls_ssl_setup")]
     pub fn server(config: &ServerConfig, transport: T) -> Result<Self> {
         Self::new(config.0.clone(), transport, None)
     }
@@ -95,6 +96,8 @@ impl<T: Transport> Session<T> {
     /// A client session that checks the server's certificate against `server_name` (DNS
     /// name or IP address) and sends it as SNI. To connect without a name check (never
     /// for a real server), see [`crate::danger::client_without_name_check`].
+    #[doc(alias = "mbedtls_ssl_setup")]
+    #[doc(alias = "mbedtls_ssl_set_hostname")]
     pub fn client(config: &ClientConfig, server_name: &str, transport: T) -> Result<Self> {
         if server_name.is_empty() {
             return Err(Error::InvalidInput(
@@ -339,6 +342,7 @@ impl<T: Transport> Session<T> {
     }
 
     /// Write all of `data`.
+    #[doc(alias = "mbedtls_ssl_write")]
     pub fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
         while !data.is_empty() {
             let n = self.write(data)?;
@@ -370,6 +374,8 @@ impl<T: Transport> Session<T> {
 
     /// The peer's chain and the policy decision, only when the peer sent a certificate
     /// that verified with no flag left and the policy (if any) accepted it.
+    #[doc(alias = "mbedtls_ssl_get_verify_result")]
+    #[doc(alias = "mbedtls_ssl_get_peer_cert")]
     pub fn verified_peer(&self) -> Option<VerifiedPeer<'_>> {
         if !self.verified || self.state != State::Open {
             return None;
@@ -390,12 +396,14 @@ impl<T: Transport> Session<T> {
     }
 
     /// The negotiated protocol version, after the handshake.
+    #[doc(alias = "mbedtls_ssl_get_version_number")]
     pub fn version(&self) -> Option<TlsVersion> {
         // SAFETY: valid context.
         TlsVersion::from_wire(unsafe { sys::mv_ssl_version(self.ssl.as_ptr()) })
     }
 
     /// The negotiated cipher suite's name, e.g. `TLS1-3-AES-128-GCM-SHA256`.
+    #[doc(alias = "mbedtls_ssl_get_ciphersuite")]
     pub fn cipher_suite(&self) -> Option<&str> {
         // SAFETY: valid context; mbedTLS returns a static string or NULL.
         let p = unsafe { sys::mv_ssl_ciphersuite(self.ssl.as_ptr()) };
@@ -406,6 +414,7 @@ impl<T: Transport> Session<T> {
     }
 
     /// The negotiated ALPN protocol.
+    #[doc(alias = "mbedtls_ssl_get_alpn_protocol")]
     pub fn alpn(&self) -> Option<&str> {
         // SAFETY: valid context; returns a string owned by the config or NULL.
         let p = unsafe { sys::mv_ssl_alpn(self.ssl.as_ptr()) };
@@ -415,10 +424,12 @@ impl<T: Transport> Session<T> {
             .flatten()
     }
 
+    /// The transport.
     pub fn transport(&self) -> &T {
         &self.io.transport
     }
 
+    /// The transport, mutably (e.g. to change a socket's timeout between calls).
     pub fn transport_mut(&mut self) -> &mut T {
         &mut self.io.transport
     }
@@ -454,6 +465,7 @@ fn to_io(e: Error) -> std::io::Error {
 }
 
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 impl<T: Transport> std::io::Read for Session<T> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         Session::read(self, buf).map_err(to_io)
@@ -461,6 +473,7 @@ impl<T: Transport> std::io::Read for Session<T> {
 }
 
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 impl<T: Transport> std::io::Write for Session<T> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         Session::write(self, buf).map_err(to_io)

@@ -187,19 +187,30 @@ impl fmt::Debug for Name<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AttributeKind {
+    /// commonName (CN).
     CommonName,
+    /// organizationName (O).
     Organization,
+    /// organizationalUnitName (OU).
     OrganizationalUnit,
+    /// countryName (C).
     Country,
+    /// localityName (L).
     Locality,
+    /// stateOrProvinceName (ST).
     State,
+    /// serialNumber (the attribute, not the certificate's serial).
     SerialNumber,
+    /// PKCS #9 emailAddress.
     EmailAddress,
+    /// domainComponent (DC).
     DomainComponent,
+    /// Any other attribute type.
     Other,
 }
 
 impl AttributeKind {
+    /// The kind of an attribute type OID ([`Other`](Self::Other) if not named here).
     pub fn from_oid(o: &Oid<'_>) -> Self {
         const TABLE: [(Oid<'static>, AttributeKind); 9] = [
             (oid::COMMON_NAME, AttributeKind::CommonName),
@@ -238,7 +249,9 @@ impl AttributeKind {
 /// One `AttributeTypeAndValue` of a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute<'a> {
+    /// The attribute type.
     pub oid: Oid<'a>,
+    /// The attribute type, when it is one this crate names.
     pub kind: AttributeKind,
     /// The value's contents (without tag and length).
     pub value: &'a [u8],
@@ -338,7 +351,9 @@ impl<'a> Iterator for Attributes<'a> {
 /// An IPv4 or IPv6 address from an `iPAddress` GeneralName.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IpAddress {
+    /// An IPv4 address.
     V4([u8; 4]),
+    /// An IPv6 address.
     V6([u8; 16]),
 }
 
@@ -352,6 +367,7 @@ impl IpAddress {
         }
     }
 
+    /// The address bytes (4 or 16).
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             IpAddress::V4(b) => b,
@@ -407,12 +423,22 @@ pub enum SubjectAltName<'a> {
     /// `iPAddress` `[7]`, 4 or 16 bytes.
     Ip(IpAddress),
     /// `otherName` `[0]`: the type OID and the DER inside its `[0] EXPLICIT` value.
-    OtherName { type_id: Oid<'a>, value: &'a [u8] },
+    OtherName {
+        /// The type-id OID.
+        type_id: Oid<'a>,
+        /// The DER inside the `[0] EXPLICIT` value.
+        value: &'a [u8],
+    },
     /// `directoryName` `[4]`.
     DirectoryName(Name<'a>),
     /// Anything else, or a known form whose contents are malformed: the tag byte and the
     /// contents.
-    Other { tag: u8, raw: &'a [u8] },
+    Other {
+        /// The tag byte.
+        tag: u8,
+        /// The contents.
+        raw: &'a [u8],
+    },
 }
 
 impl<'a> SubjectAltName<'a> {
@@ -503,14 +529,23 @@ bitflags::bitflags! {
     /// The keyUsage extension's bits (mbedTLS's `MBEDTLS_X509_KU_*` values).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub struct KeyUsage: u32 {
+        /// digitalSignature.
         const DIGITAL_SIGNATURE = sys::MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+        /// nonRepudiation (contentCommitment).
         const NON_REPUDIATION = sys::MBEDTLS_X509_KU_NON_REPUDIATION;
+        /// keyEncipherment.
         const KEY_ENCIPHERMENT = sys::MBEDTLS_X509_KU_KEY_ENCIPHERMENT;
+        /// dataEncipherment.
         const DATA_ENCIPHERMENT = sys::MBEDTLS_X509_KU_DATA_ENCIPHERMENT;
+        /// keyAgreement.
         const KEY_AGREEMENT = sys::MBEDTLS_X509_KU_KEY_AGREEMENT;
+        /// keyCertSign: may sign certificates.
         const KEY_CERT_SIGN = sys::MBEDTLS_X509_KU_KEY_CERT_SIGN;
+        /// cRLSign: may sign CRLs.
         const CRL_SIGN = sys::MBEDTLS_X509_KU_CRL_SIGN;
+        /// encipherOnly.
         const ENCIPHER_ONLY = sys::MBEDTLS_X509_KU_ENCIPHER_ONLY;
+        /// decipherOnly.
         const DECIPHER_ONLY = sys::MBEDTLS_X509_KU_DECIPHER_ONLY;
     }
 }
@@ -519,14 +554,21 @@ bitflags::bitflags! {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExtendedKeyUsage<'a> {
+    /// id-kp-serverAuth: TLS server.
     ServerAuth,
+    /// id-kp-clientAuth: TLS client.
     ClientAuth,
+    /// id-kp-codeSigning.
     CodeSigning,
+    /// id-kp-emailProtection.
     EmailProtection,
+    /// id-kp-timeStamping.
     TimeStamping,
+    /// id-kp-OCSPSigning.
     OcspSigning,
     /// `anyExtendedKeyUsage` (2.5.29.37.0).
     Any,
+    /// Any other purpose, by OID.
     Other(Oid<'a>),
 }
 
@@ -600,6 +642,7 @@ impl<'a> ExtendedKeyUsage<'a> {
         }
     }
 
+    /// The same purpose, owning its OID.
     pub fn into_owned(self) -> ExtendedKeyUsage<'static> {
         match self {
             ExtendedKeyUsage::Other(o) => ExtendedKeyUsage::from_oid(o.into_owned()),
@@ -736,7 +779,9 @@ pub(crate) fn quick_find_extension(ext_der: &[u8], oid: &[u8]) -> Presence {
 /// One certificate extension, as encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension<'a> {
+    /// The extension's OID (extnID).
     pub oid: Oid<'a>,
+    /// Whether it is marked critical.
     pub critical: bool,
     /// The extnValue OCTET STRING's contents (the extension's own DER).
     pub value: &'a [u8],
@@ -826,7 +871,12 @@ pub enum BasicConstraints {
     /// No basicConstraints extension.
     Absent,
     /// A well-formed extension.
-    Valid { ca: bool, path_len: Option<u32> },
+    Valid {
+        /// The cA boolean.
+        ca: bool,
+        /// pathLenConstraint, when present.
+        path_len: Option<u32>,
+    },
     /// Present but not acceptable: the certificate is not a CA.
     Malformed,
 }
@@ -897,8 +947,11 @@ impl BasicConstraints {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HashAlgorithm {
+    /// SHA-256.
     Sha256,
+    /// SHA-384.
     Sha384,
+    /// SHA-512.
     Sha512,
 }
 
@@ -935,16 +988,24 @@ impl HashAlgorithm {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SignatureAlgorithm<'a> {
+    /// ecdsa-with-SHA256.
     EcdsaSha256,
+    /// ecdsa-with-SHA384.
     EcdsaSha384,
+    /// ecdsa-with-SHA512.
     EcdsaSha512,
+    /// sha256WithRSAEncryption (PKCS #1 v1.5).
     RsaPkcs1Sha256,
+    /// sha384WithRSAEncryption (PKCS #1 v1.5).
     RsaPkcs1Sha384,
+    /// sha512WithRSAEncryption (PKCS #1 v1.5).
     RsaPkcs1Sha512,
     /// RSASSA-PSS; `hash` from its parameters when it is SHA-256/384/512.
     RsaPss {
+        /// The hash, if it is one of [`HashAlgorithm`]'s.
         hash: Option<HashAlgorithm>,
     },
+    /// Any other algorithm, by OID.
     Other(Oid<'a>),
 }
 
@@ -1038,9 +1099,13 @@ impl fmt::Display for SignatureAlgorithm<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Curve {
+    /// NIST P-256 (secp256r1).
     P256,
+    /// NIST P-384 (secp384r1).
     P384,
+    /// NIST P-521 (secp521r1).
     P521,
+    /// X25519 (key exchange only).
     X25519,
     /// Another `mbedtls_ecp_group_id`.
     Other(u32),
@@ -1050,15 +1115,20 @@ pub enum Curve {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PublicKeyAlgorithm {
+    /// An elliptic-curve key on this curve.
     Ec(Curve),
+    /// An RSA key.
     Rsa,
+    /// Another key type.
     Other,
 }
 
 /// The subject public key's algorithm and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PublicKeyInfo {
+    /// The algorithm (and curve).
     pub algorithm: PublicKeyAlgorithm,
+    /// The key size in bits (`mbedtls_pk_get_bitlen`).
     pub bits: u32,
 }
 
@@ -1161,6 +1231,8 @@ impl<'a> CertRef<'a> {
     }
 
     /// The subject public key's algorithm and size.
+    #[doc(alias = "mbedtls_pk_get_type")]
+    #[doc(alias = "mbedtls_pk_get_bitlen")]
     pub fn public_key(&self) -> PublicKeyInfo {
         let info = self.info();
         let algorithm = match info.pk_type {

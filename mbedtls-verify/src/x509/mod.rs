@@ -39,6 +39,7 @@ unsafe impl Sync for CertChain {}
 
 impl CertChain {
     /// An empty chain (no certificate yet).
+    #[doc(alias = "mbedtls_x509_crt_init")]
     pub fn new() -> Result<Self> {
         crate::platform::init()?;
         // SAFETY: returns an owned, initialised list head allocated by mbedtls_calloc, or NULL.
@@ -67,6 +68,7 @@ impl CertChain {
     }
 
     /// Parse PEM (one or many certificates) or a single DER certificate.
+    #[doc(alias = "mbedtls_x509_crt_parse")]
     pub fn parse(data: &[u8]) -> Result<Self> {
         if looks_like_pem(data) {
             Self::from_pem(data)
@@ -84,6 +86,7 @@ impl CertChain {
     }
 
     /// Append one DER certificate (copied).
+    #[doc(alias = "mbedtls_x509_crt_parse_der")]
     pub fn push_der(&mut self, der: &[u8]) -> Result<()> {
         // SAFETY: self.ptr is a valid list; der is readable for its length and copied.
         let rc = unsafe { sys::mv_crt_parse_der(self.ptr.as_ptr(), der.as_ptr(), der.len()) };
@@ -95,6 +98,7 @@ impl CertChain {
     }
 
     /// Append one DER certificate that lives for the whole program (not copied).
+    #[doc(alias = "mbedtls_x509_crt_parse_der_nocopy")]
     pub fn push_static_der(&mut self, der: &'static [u8]) -> Result<()> {
         // SAFETY: der is 'static, so it outlives the list, as nocopy parsing requires.
         let rc =
@@ -107,6 +111,7 @@ impl CertChain {
     }
 
     /// Append every certificate of a PEM text. Fails if none is found or any fails.
+    #[doc(alias = "mbedtls_x509_crt_parse")]
     pub fn push_pem(&mut self, pem: &[u8]) -> Result<()> {
         if !looks_like_pem(pem) {
             return Err(Error::InvalidInput("no PEM certificate found".into()));
@@ -132,6 +137,7 @@ impl CertChain {
         self.iter().count()
     }
 
+    /// Whether the chain holds no certificate.
     pub fn is_empty(&self) -> bool {
         // SAFETY: self.ptr is a valid list head.
         unsafe { sys::mv_crt_is_empty(self.ptr.as_ptr()) != 0 }
@@ -457,6 +463,7 @@ impl Crl {
     }
 
     /// Add another CRL (PEM or DER).
+    #[doc(alias = "mbedtls_x509_crl_parse")]
     pub fn push(&mut self, data: &[u8]) -> Result<()> {
         let mut buf = Vec::with_capacity(data.len() + 1);
         buf.extend_from_slice(data);

@@ -33,7 +33,6 @@ use mbedtls_verify::ssl::asynch::AsyncSession;
 use mbedtls_verify::verify::{Verdict, VerifyHook};
 use static_cell::StaticCell;
 
-use esp32c3_mtls_baremetal::net::TcpStream;
 use esp32c3_mtls_baremetal::{clock, entropy, heap, sntp};
 
 esp_bootloader_esp_idf::esp_app_desc!();
@@ -190,7 +189,8 @@ async fn session(
     config: &ServerConfig,
     socket: &mut TcpSocket<'_>,
 ) -> mbedtls_verify::Result<String> {
-    let mut tls = AsyncSession::server(config, TcpStream(socket))?;
+    // embassy-net's socket implements embedded-io-async 0.7 itself: no adapter.
+    let mut tls = AsyncSession::server(config, socket)?;
     tls.handshake().await?;
     let who = match tls.verified_peer() {
         Some(peer) => {
