@@ -660,10 +660,8 @@ impl Key {
         let k = unsafe { sys::mv_pk_new() };
         assert!(!k.is_null());
         // SAFETY: k is a valid, empty pk context.
-        assert_eq!(
-            unsafe { sys::mv_pk_gen_ec(k, sys::MBEDTLS_ECP_DP_SECP256R1) },
-            0
-        );
+        let rc = unsafe { sys::mv_pk_gen_ec(k, sys::MBEDTLS_ECP_DP_SECP256R1) };
+        assert_eq!(rc, 0);
         Key(k)
     }
 }
