@@ -50,7 +50,13 @@ fuzz_build() {
 }
 
 fuzz_corpus() {
-  if [ ! -d "$FUZZ_DIR/corpus/tls_server" ] || [ "${MVFUZZ_REGEN:-0}" = 1 ]; then
+  # Regenerate when asked, or when a target has no seed directory yet (a corpus made
+  # before that target existed).
+  local missing=0 t
+  for t in "${FUZZ_TARGETS[@]}"; do
+    [ -d "$FUZZ_DIR/corpus/$t" ] || missing=1
+  done
+  if [ "$missing" = 1 ] || [ "${MVFUZZ_REGEN:-0}" = 1 ]; then
     echo "=== seed corpora (fuzz/make-corpus)"
     "$FUZZ_DIR/make-corpus"
   fi
