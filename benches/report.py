@@ -367,6 +367,12 @@ if rustls:
           f"{n(cg_ins(f'rustls/{key}'))} | {n(cg_ins(f'rust/{key}/plain'))} |")
     p("")
 
+# The p256-verify-rustcrypto comparison has its own script and run (benches/p256-fast).
+fast = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS-p256-fast.md")
+if os.path.exists(fast):
+    p(open(fast).read().rstrip())
+    p("")
+
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS-notes.md")
 if os.path.exists(notes):
     p(open(notes).read().rstrip())

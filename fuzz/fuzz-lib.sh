@@ -12,7 +12,7 @@
 # invalid frees are caught; C-internal overflows and C coverage are not).
 # MVFUZZ_C_INSTRUMENT=0 forces the uninstrumented C build.
 
-FUZZ_TARGETS=(x509_parse der_reader verify_chain policy_toml tls_server tls_client)
+FUZZ_TARGETS=(x509_parse der_reader verify_chain policy_toml tls_server tls_client ecdsa_p256_verify)
 FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 FUZZ_ROOT="$(dirname "$FUZZ_DIR")"
 FUZZ_BIN="$FUZZ_DIR/target/x86_64-unknown-linux-gnu/release"
@@ -50,7 +50,13 @@ fuzz_build() {
 }
 
 fuzz_corpus() {
-  if [ ! -d "$FUZZ_DIR/corpus/tls_server" ] || [ "${MVFUZZ_REGEN:-0}" = 1 ]; then
+  # Regenerate when asked, or when a target has no seed directory yet (a corpus made
+  # before that target existed).
+  local missing=0 t
+  for t in "${FUZZ_TARGETS[@]}"; do
+    [ -d "$FUZZ_DIR/corpus/$t" ] || missing=1
+  done
+  if [ "$missing" = 1 ] || [ "${MVFUZZ_REGEN:-0}" = 1 ]; then
     echo "=== seed corpora (fuzz/make-corpus)"
     "$FUZZ_DIR/make-corpus"
   fi

@@ -787,6 +787,53 @@ fn tls_seeds(out: &mut Out) {
     );
 }
 
+/// `ecdsa_p256_verify`: the fixture certificates' real signatures (the client by the
+/// issuing CA, the issuing CA by the root), in the target's raw layout (hash, key, r, s)
+/// and its DER layout (flag 0x80, hash, key, empty z/r/s, then the DER signature).
+fn ecdsa_seeds(out: &mut Out) {
+    use mbedtls_verify::der::Reader;
+    let pairs = [
+        (fixtures::CLIENT_CRT, fixtures::INT_CRT, "client-by-int"),
+        (fixtures::INT_CRT, fixtures::CA_CRT, "int-by-root"),
+    ];
+    for (child, issuer, name) in pairs {
+        let child = CertChain::from_pem(child).unwrap();
+        let issuer = CertChain::from_pem(issuer).unwrap();
+        let mut cert = Reader::new(child.first().unwrap().der());
+        let mut body = Reader::new(cert.read_tlv().unwrap().contents);
+        let tbs = body.read_tlv().unwrap().raw;
+        body.read_tlv().unwrap(); // signatureAlgorithm
+        let sig = &body.read_tlv().unwrap().contents[1..]; // BIT STRING: unused-bits byte
+        let issuer = issuer.first().unwrap();
+        let mut spki = Reader::new(Reader::new(issuer.spki_der()).read_tlv().unwrap().contents);
+        let _alg = spki.read_tlv().unwrap();
+        let point = &spki.read_tlv().unwrap().contents[1..]; // 0x04 || X || Y
+        let (x, y) = point[1..].split_at(32);
+        let mut seq = Reader::new(Reader::new(sig).read_tlv().unwrap().contents);
+        let r = seq.read_tlv().unwrap().contents;
+        let s = seq.read_tlv().unwrap().contents;
+        let mut hash = [0u8; 32];
+        // SAFETY: `tbs` is a live slice and `hash` the 32 bytes mv_sha256 writes.
+        let rc = unsafe { mbedtls_verify::sys::mv_sha256(tbs.as_ptr(), tbs.len(), hash.as_mut_ptr()) };
+        assert_eq!(rc, 0);
+        let field = |v: &mut Vec<u8>, f: &[u8]| {
+            v.push(f.len() as u8);
+            v.extend_from_slice(f);
+        };
+        let mut raw = vec![0u8];
+        for f in [&hash[..], x, y, &[1u8][..], r, s] {
+            field(&mut raw, f);
+        }
+        out.put("ecdsa_p256_verify", &format!("{name}-raw"), &raw);
+        let mut der = vec![0x80u8];
+        for f in [&hash[..], x, y, &[][..], &[][..], &[][..]] {
+            field(&mut der, f);
+        }
+        der.extend_from_slice(sig);
+        out.put("ecdsa_p256_verify", &format!("{name}-der"), &der);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
@@ -801,6 +848,7 @@ fn main() {
             certificate_seeds(&mut out);
             policy_seeds(&mut out);
             tls_seeds(&mut out);
+            ecdsa_seeds(&mut out);
             println!("{} seed files written under {}", out.count, dir);
         }
         _ => {

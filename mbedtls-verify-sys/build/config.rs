@@ -86,6 +86,7 @@ pub const PROBED: &[(&str, &str)] = &[
     ("MBEDTLS_SSL_CLI_C", "ssl_cli"),
     ("MBEDTLS_SELF_TEST", "self_test"),
     ("MV_OWN_CONFIG", "time_override"),
+    ("MBEDTLS_ECDSA_VERIFY_ALT", "ecdsa_verify_alt"),
 ];
 
 /// The options the host profile compiles in (what the probe finds in `config/mv_config.h`

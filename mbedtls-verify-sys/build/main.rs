@@ -80,11 +80,13 @@ fn main() {
     let mut cfgs: Vec<String>;
     let flags: CFlags;
     if target_os == "espidf" {
+        refuse_rust_verify("ESP-IDF");
         flags = build_espidf();
     } else if let (Some(lib), Some(inc)) = (
         env("MBEDTLS_VERIFY_SYS_LIB_DIR"),
         env("MBEDTLS_VERIFY_SYS_INCLUDE_DIR"),
     ) {
+        refuse_rust_verify("MBEDTLS_VERIFY_SYS_LIB_DIR");
         flags = CFlags {
             includes: vec![PathBuf::from(inc)],
             defines: vec![],
@@ -220,6 +222,10 @@ fn build_from_source(crate_dir: &Path, out_dir: &Path, target_os: &str) -> CFlag
     if std::env::var_os("CARGO_FEATURE_P256_ONLY").is_some() {
         defines.push(("MV_P256_ONLY".to_string(), None));
     }
+    let rust_verify = std::env::var_os("CARGO_FEATURE_P256_VERIFY_RUSTCRYPTO").is_some();
+    if rust_verify {
+        defines.push(("MV_ECDSA_VERIFY_RUST".to_string(), None));
+    }
     // Tuning knobs measured in benches/ (e.g. "MBEDTLS_ECP_WINDOW_SIZE=2,MV_NO_NIST_OPTIM").
     if let Some(extra) = env("MBEDTLS_VERIFY_SYS_EXTRA_DEFINES") {
         defines.extend(config::parse_extra_defines(&extra).unwrap_or_else(|e| fail(e)));
@@ -243,6 +249,9 @@ fn build_from_source(crate_dir: &Path, out_dir: &Path, target_os: &str) -> CFlag
 
     // The shim first: with GNU ld, a static library must come before what it uses.
     compile_shim(crate_dir, &flags);
+    if rust_verify {
+        compile_ecdsa_alt(crate_dir, &flags, &opt);
+    }
 
     let mut sources: Vec<PathBuf> = std::fs::read_dir(tree.root.join("library"))
         .unwrap_or_else(|e| fail(format!("cannot read {}: {e}", tree.root.display())))
@@ -287,6 +296,28 @@ fn build_from_source(crate_dir: &Path, out_dir: &Path, target_os: &str) -> CFlag
         profile
     );
     flags
+}
+
+/// Feature `p256-verify-rustcrypto`: mbedTLS's own ECDSA verify under another name, and the
+/// accessors the Rust side uses (shim/mv_ecdsa_alt.c).
+fn compile_ecdsa_alt(crate_dir: &Path, flags: &CFlags, opt: &str) {
+    let mut b = cc::Build::new();
+    flags.apply(&mut b);
+    b.include(crate_dir.join("shim"))
+        .file(crate_dir.join("shim/mv_ecdsa_alt.c"))
+        .warnings(false)
+        .opt_level_str(opt);
+    b.compile("mv_ecdsa_alt");
+}
+
+/// The feature replaces a function inside mbedTLS: only a tree this crate compiles can take it.
+fn refuse_rust_verify(which: &str) {
+    if std::env::var_os("CARGO_FEATURE_P256_VERIFY_RUSTCRYPTO").is_some() {
+        fail(format!(
+            "feature `p256-verify-rustcrypto` needs mbedTLS built by this crate (it sets \
+             MBEDTLS_ECDSA_VERIFY_ALT in the project's config); {which} brings its own mbedTLS"
+        ));
+    }
 }
 
 fn compile_shim(crate_dir: &Path, flags: &CFlags) {

@@ -90,6 +90,16 @@
 #endif
 #define MBEDTLS_ECDSA_C
 #define MBEDTLS_ECDSA_DETERMINISTIC
+/* Feature `p256-verify-rustcrypto` (the build script defines MV_ECDSA_VERIFY_RUST): ECDSA
+ * verification comes from the Rust crate (src/p256_verify.rs), which handles the standard
+ * P-256 group itself and hands every other group to mbedTLS's own verify, compiled under the
+ * name mv_ecdsa_verify_mbedtls by shim/mv_ecdsa_alt.c (that file defines MV_ECDSA_ORIG_TU).
+ * In this configuration (no MBEDTLS_ECP_RESTARTABLE) every verification reaches
+ * mbedtls_ecdsa_verify: PK (X.509, TLS CertificateVerify) through
+ * mbedtls_ecdsa_read_signature, and PSA's built-in ECDSA through mbedtls_psa_ecdsa_verify_hash. */
+#if defined(MV_ECDSA_VERIFY_RUST) && !defined(MV_ECDSA_ORIG_TU)
+#define MBEDTLS_ECDSA_VERIFY_ALT
+#endif
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 #if !defined(MV_P256_ONLY)

@@ -22,6 +22,10 @@
 //! `getrandom`, `time`, `clock_gettime` and pthreads. On bare metal: `calloc`/`free`
 //! (or hooks installed with [`mv_set_calloc_free`]) and the `mem*`/`str*` functions;
 //! entropy and time come from the application ([`mv_set_rng`], [`mv_set_clock`]).
+//!
+//! Feature `p256-verify-rustcrypto`: ECDSA P-256 verification in Rust (module
+//! [`p256_verify`], which exports `mbedtls_ecdsa_verify` to mbedTLS); adds the cfg
+//! `mbedtls_ecdsa_verify_alt` to `DEP_MBEDTLS_CFG`.
 #![no_std]
 #![allow(non_camel_case_types, non_upper_case_globals, non_snake_case)]
 #![allow(clippy::all)]
@@ -62,6 +66,14 @@ opaque!(
     /// `mbedtls_ssl_context` (`mv_ssl`).
     mbedtls_ssl_context,
 );
+
+// Feature `p256-verify-rustcrypto`: catching a panic before it reaches C needs std's
+// catch_unwind, which exists wherever panics unwind (hosts); abort builds need nothing.
+#[cfg(all(feature = "p256-verify-rustcrypto", panic = "unwind"))]
+extern crate std;
+
+#[cfg(feature = "p256-verify-rustcrypto")]
+pub mod p256_verify;
 
 /// mbedTLS version number this crate was built against (e.g. `0x03060500`).
 pub const fn version_number() -> u32 {
