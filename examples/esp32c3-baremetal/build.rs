@@ -53,6 +53,9 @@ fn main() {
     // nobody has): bind it to esp-radio's outright.
     if env::var_os("CARGO_FEATURE_WIFI").is_some() {
         println!("cargo:rustc-link-arg-bin=mtls-server=--defsym=puts=__esp_radio_puts");
+    } else {
+        // No blobs, no libprintf.a: the C library's integer-only printf, as offline.
+        println!("cargo:rustc-link-arg-bin=mtls-server=--defsym=vfprintf=__i_vfprintf");
     }
     let gcc_key = format!("MTLS_LIBGCC_{}", target.replace('-', "_"));
     match var(&gcc_key)
