@@ -7,6 +7,8 @@
 //!   pull it into every link and a second definition would collide. The binary without
 //!   Wi-Fi gets the C library's `snprintf`, with integer-only formatting (picolibc's
 //!   `__i_vfprintf`: mbedTLS never prints floating point);
+//! - with Wi-Fi, the blobs' stdio (`puts`, `putchar`, ...) bound to esp-radio's logger,
+//!   not the C library's (which needs a `stdout` this firmware does not have);
 //! - libgcc, for the millicode (`__riscv_save_*`) the C library was compiled to call
 //!   (`MTLS_LIBGCC_<target>`, or asked from the target's C compiler);
 //! - a link map per binary, for the size report of `scripts/esp32-build`;
@@ -45,6 +47,19 @@ fn main() {
     println!("cargo:rustc-link-arg=-L{}", dir.display());
     println!("cargo:rustc-link-arg=-lc");
     println!("cargo:rustc-link-arg-bin=verify-offline=--defsym=vfprintf=__i_vfprintf");
+    // The Wi-Fi blobs use a little stdio (`puts` on the C3, `putchar` on the C6, ...).
+    // esp-radio routes those to its logger (`PROVIDE(puts = __esp_radio_puts)` and the
+    // like in its linker script), but a PROVIDE only fills a symbol nothing defines, and
+    // the C library above defines them (needing a `stdout` nobody has): bind them to
+    // esp-radio's outright. Nothing else in the firmware uses stdio.
+    if env::var_os("CARGO_FEATURE_WIFI").is_some() {
+        for f in ["puts", "putchar", "fwrite", "fopen", "fgets", "fclose"] {
+            println!("cargo:rustc-link-arg-bin=mtls-server=--defsym={f}=__esp_radio_{f}");
+        }
+    } else {
+        // No blobs, no libprintf.a: the C library's integer-only printf, as offline.
+        println!("cargo:rustc-link-arg-bin=mtls-server=--defsym=vfprintf=__i_vfprintf");
+    }
     let gcc_key = format!("MTLS_LIBGCC_{}", target.replace('-', "_"));
     match var(&gcc_key)
         .map(PathBuf::from)

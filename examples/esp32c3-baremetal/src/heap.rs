@@ -143,6 +143,16 @@ pub fn mbedtls_use() -> (usize, usize, usize) {
     (u.now, u.peak, u.refused)
 }
 
+/// Start a new peak at the current use: the next [`mbedtls_use`] reports the peak since.
+pub fn restart_peak() {
+    critical_section::with(|cs| {
+        let cell = MBEDTLS_USE.borrow(cs);
+        let mut u = cell.get();
+        u.peak = u.now;
+        cell.set(u);
+    });
+}
+
 /// Free bytes in the whole heap (all regions).
 pub fn free() -> usize {
     esp_alloc::HEAP.free()

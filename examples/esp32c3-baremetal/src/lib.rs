@@ -1,5 +1,6 @@
 //! Platform glue shared by the two binaries (`mtls-server`, `verify-offline`): the heap
-//! and mbedTLS's allocator, the TRNG as entropy, the wall clock, SNTP.
+//! and mbedTLS's allocator, the TRNG as entropy, the wall clock, SNTP. (The server's
+//! network device, Wi-Fi or the emulator's Ethernet MAC, is in `src/bin/mtls_server/netif`.)
 //!
 //! The order at start-up matters and is the same in both binaries:
 //! 1. `heap::init()` then `heap::install_mbedtls_allocator()` — before anything allocates
@@ -15,6 +16,14 @@ pub mod clock;
 pub mod entropy;
 pub mod heap;
 pub mod sntp;
+
+/// Log `msg` and stop here (the watchdogs are off: the device stays up and silent).
+pub fn halt(msg: &str) -> ! {
+    log::error!("{msg}; halting");
+    loop {
+        core::hint::spin_loop();
+    }
+}
 
 /// When this firmware was built (Unix seconds, from `build.rs`).
 pub const BUILD_UNIX_TIME: i64 = parse_u64(env!("MTLS_BUILD_UNIX_TIME")) as i64;

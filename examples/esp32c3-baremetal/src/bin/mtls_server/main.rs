@@ -1,15 +1,17 @@
 //! An mTLS echo server on an ESP32-C3 that lets in only its own fleet's devices.
 //!
-//! Wi-Fi (esp-radio) + DHCP (embassy-net), then the time over SNTP, then port 8443:
-//! every client must present a certificate that chains to the fleet's private root, lists
-//! `clientAuth`, and names a device (`spiffe://fleet.example/device/...`) in its SAN — the
-//! policy in `esp32-common`. The TLS session is `mbedtls_verify`'s `AsyncSession` over an
-//! embassy-net TCP socket; mbedTLS's randomness comes from the TRNG, its memory from a
-//! budgeted share of esp-alloc's heap, its time from the SNTP-set clock (nothing is
-//! accepted before that: certificate checks fail closed).
+//! The network first (`netif`, chosen at build time: Wi-Fi + DHCP + SNTP on hardware, the
+//! emulator's Ethernet MAC at 10.0.2.15 with the clock from the build time under QEMU),
+//! then port 8443: every client must present a certificate that chains to the fleet's
+//! private root, lists `clientAuth`, and names a device
+//! (`spiffe://fleet.example/device/...`) in its SAN — the policy in `esp32-common`. The
+//! TLS session is `mbedtls_verify`'s `AsyncSession` over an embassy-net TCP socket;
+//! mbedTLS's randomness comes from the TRNG, its memory from a budgeted share of
+//! esp-alloc's heap, its time from the clock `netif` set (nothing is accepted before
+//! that: certificate checks fail closed).
 //!
-//! Build-time settings: `SSID`, `PASSWORD` (WPA2-Personal), `SNTP_SERVER` (default
-//! `pool.ntp.org`).
+//! Build-time settings (Wi-Fi): `SSID`, `PASSWORD` (WPA2-Personal), `SNTP_SERVER`
+//! (default `pool.ntp.org`).
 #![no_std]
 #![no_main]
 
@@ -18,49 +20,26 @@ extern crate alloc;
 use alloc::string::{String, ToString};
 
 use embassy_executor::Spawner;
+use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
-use embassy_net::{Runner, Stack, StackResources};
-use embassy_time::{Duration, Timer, with_timeout};
+use embassy_time::{Duration, Instant, with_timeout};
 use esp_backtrace as _;
 use esp_hal::clock::CpuClock;
 use esp_hal::timer::timg::TimerGroup;
-use esp_radio::wifi::sta::StationConfig;
-use esp_radio::wifi::{AuthenticationMethodConfig, Config, Interface, WifiController};
 use log::{error, info, warn};
 use mbedtls_verify::platform;
 use mbedtls_verify::ssl::ServerConfig;
 use mbedtls_verify::ssl::asynch::AsyncSession;
 use mbedtls_verify::verify::{Verdict, VerifyHook};
-use static_cell::StaticCell;
 
-use esp32c3_mtls_baremetal::{clock, entropy, heap, sntp};
+use esp32c3_mtls_baremetal::{clock, entropy, halt, heap};
+
+mod netif;
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
-const SSID: &str = match option_env!("SSID") {
-    Some(s) => s,
-    None => "",
-};
-const PASSWORD: &str = match option_env!("PASSWORD") {
-    Some(s) => s,
-    None => "",
-};
-const SNTP_SERVER: &str = match option_env!("SNTP_SERVER") {
-    Some(s) => s,
-    None => "pool.ntp.org",
-};
-
 /// How long a client may take for the handshake and each read before it is dropped.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
-/// How often the clock is refreshed from SNTP once set.
-const RESYNC_EVERY: Duration = Duration::from_secs(6 * 3600);
-
-fn halt(msg: &str) -> ! {
-    error!("{msg}; halting");
-    loop {
-        core::hint::spin_loop();
-    }
-}
 
 #[esp_rtos::main]
 async fn main(spawner: Spawner) -> ! {
@@ -75,7 +54,7 @@ async fn main(spawner: Spawner) -> ! {
     // 2. Entropy: the TRNG (ADC source kept on), and nothing else.
     entropy::start(peripherals.RNG, peripherals.ADC1);
     platform::set_entropy_source(entropy::fill);
-    // 3. Time: unknown (certificate checks fail closed) until SNTP answers.
+    // 3. Time: unknown (certificate checks fail closed) until `netif` sets it.
     platform::set_clock(clock::now);
 
     // The configuration, parsed once from flash; a bad credential stops here, before any
@@ -93,55 +72,13 @@ async fn main(spawner: Spawner) -> ! {
         heap::mbedtls_use().0
     );
 
-    // The scheduler esp-radio needs, then Wi-Fi as a station.
+    // The scheduler (esp-radio's threads and the embassy executor), then the network and
+    // the clock.
     let timg0 = TimerGroup::new(peripherals.TIMG0);
     esp_rtos::start(timg0.timer0, peripherals.FROM_CPU_INTR0);
-    if SSID.is_empty() {
-        halt("built without SSID/PASSWORD (set them in the environment when building)");
-    }
-    let mut controller = match WifiController::new(peripherals.WIFI, Default::default()) {
-        Ok(c) => c,
-        Err(e) => halt(&alloc::format!("Wi-Fi init: {e:?}")),
-    };
-    let station = match (SSID.try_into(), PASSWORD.try_into()) {
-        (Ok(ssid), Ok(password)) => StationConfig::default()
-            .with_ssid(ssid)
-            .with_authentication(AuthenticationMethodConfig::Wpa2Personal(password)),
-        _ => halt("SSID or PASSWORD too long"),
-    };
-    if let Err(e) = controller.set_config(&Config::Station(station)) {
-        halt(&alloc::format!("Wi-Fi config: {e:?}"));
-    }
-
-    static RESOURCES: StaticCell<StackResources<4>> = StaticCell::new();
     let seed = entropy::u64().unwrap_or_else(|| halt("no entropy for the network stack"));
-    let (stack, runner) = embassy_net::new(
-        Interface::station(),
-        embassy_net::Config::dhcpv4(Default::default()),
-        RESOURCES.init(StackResources::new()),
-        seed,
-    );
-    spawner.spawn(wifi_task(controller).expect("wifi task"));
-    spawner.spawn(net_task(runner).expect("net task"));
-
-    stack.wait_config_up().await;
-    if let Some(cfg) = stack.config_v4() {
-        info!("address {}", cfg.address);
-    }
-
-    // The clock, before any certificate is looked at.
-    loop {
-        match sntp::query(stack, SNTP_SERVER, Duration::from_secs(5)).await {
-            Ok(t) => match clock::set(t) {
-                Ok(()) => break,
-                Err(e) => warn!("SNTP time {t} refused: {e:?}"),
-            },
-            Err(e) => warn!("SNTP ({SNTP_SERVER}): {e:?}; retrying"),
-        }
-        Timer::after(Duration::from_secs(5)).await;
-    }
+    let stack = netif::bring_up(spawner, peripherals.WIFI, seed).await;
     info!("clock set: {} (Unix seconds)", clock::now().unwrap_or(0));
-    spawner.spawn(resync_task(stack).expect("resync task"));
 
     serve(stack, &config).await
 }
@@ -167,6 +104,7 @@ async fn serve(stack: Stack<'static>, config: &ServerConfig) -> ! {
             continue;
         }
         let peer = socket.remote_endpoint();
+        heap::restart_peak();
         match with_timeout(CLIENT_TIMEOUT * 3, session(config, &mut socket)).await {
             Ok(Ok(who)) => info!("[{peer:?}] closed: {who}"),
             Ok(Err(e)) => warn!("[{peer:?}] refused or failed: {e}"),
@@ -191,7 +129,18 @@ async fn session(
 ) -> mbedtls_verify::Result<String> {
     // embassy-net's socket implements embedded-io-async 0.7 itself: no adapter.
     let mut tls = AsyncSession::server(config, socket)?;
-    tls.handshake().await?;
+    let start = Instant::now();
+    let handshake = tls.handshake().await;
+    info!(
+        "handshake: {} us, {}",
+        start.elapsed().as_micros(),
+        if handshake.is_ok() {
+            "completed"
+        } else {
+            "failed"
+        }
+    );
+    handshake?;
     let who = match tls.verified_peer() {
         Some(peer) => {
             let leaf = peer.leaf();
@@ -222,40 +171,4 @@ async fn session(
     }
     tls.close().await?;
     Ok(who)
-}
-
-#[embassy_executor::task]
-async fn wifi_task(mut controller: WifiController<'static>) {
-    loop {
-        match controller.connect_async().await {
-            Ok(info) => {
-                info!("Wi-Fi connected to {}", info.ssid.as_str());
-                let _ = controller.wait_for_disconnect_async().await;
-                warn!("Wi-Fi disconnected");
-            }
-            Err(e) => warn!("Wi-Fi connect: {e:?}"),
-        }
-        Timer::after(Duration::from_secs(5)).await;
-    }
-}
-
-#[embassy_executor::task]
-async fn net_task(mut runner: Runner<'static, Interface>) -> ! {
-    runner.run().await
-}
-
-/// Keep the clock close to real time; a failed refresh keeps the running clock.
-#[embassy_executor::task]
-async fn resync_task(stack: Stack<'static>) {
-    loop {
-        Timer::after(RESYNC_EVERY).await;
-        match sntp::query(stack, SNTP_SERVER, Duration::from_secs(5)).await {
-            Ok(t) => {
-                if let Err(e) = clock::set(t) {
-                    warn!("SNTP time {t} refused: {e:?}");
-                }
-            }
-            Err(e) => warn!("SNTP refresh: {e:?}"),
-        }
-    }
 }
