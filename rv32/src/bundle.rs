@@ -98,7 +98,7 @@ pub fn run(t: &mut Tally, pki: &Pki) -> Result<(), &'static str> {
     let subject =
         |i: u8| alloc::format!("CN=Example Public Root CA {i},O=Example Trust Services {i},C=US");
     let mut roots: Vec<CertChain> = Vec::new();
-    // Subjects 0..7, and subject 3 once more (another root, same name).
+    // Subjects 0 to 6, and subject 3 once more (another root, same name).
     for (i, serial) in (0..7u8).map(|i| (i, 60 + i)).chain([(3, 67)]) {
         let root = CertificateBuilder::new(&subject(i))
             .serial(&[serial])
