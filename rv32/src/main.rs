@@ -11,6 +11,8 @@
 //! - verifies root -> issuing CA -> leaf through `Verifier` with a hook and a policy,
 //!   checks the depth/role trace, refuses another CA's chain and a wrong EKU, and checks
 //!   the clock contract (`chain.rs`);
+//! - keeps a few roots in a `roots::RootBundle` and measures the CA-callback lookup and
+//!   verification through it against the same roots with `ca_chain` (`bundle.rs`);
 //! - runs complete in-memory mutual-TLS connections, TLS 1.2 and TLS 1.3, between a
 //!   client and a server in this program, and refusals (`tls.rs`);
 //! - measures heap per side, instructions (`minstret`, deterministic with
@@ -25,6 +27,7 @@ extern crate alloc;
 
 #[macro_use]
 mod semihosting;
+mod bundle;
 mod chain;
 mod cs;
 mod heap;
@@ -169,6 +172,7 @@ fn run(t: &mut Tally, v: &Variant) -> Result<(), &'static str> {
     chain::name_constraints(t, &pki)?;
     #[cfg(feature = "name-constraints")]
     chain::name_constraints_budget(t, &pki)?;
+    bundle::run(t, &pki)?;
 
     let mut conns = [tls::Figures::default(); 2];
     for (i, ver) in [TlsVersion::Tls12, TlsVersion::Tls13]
