@@ -14,6 +14,9 @@ use core::ffi::c_int;
 use core::ptr;
 
 use mbedtls_verify_sys as sys;
+
+mod common;
+use common::{Chain, Key, write_cert};
 use p256::elliptic_curve::ff::{Field, PrimeField};
 use p256::elliptic_curve::ops::Reduce;
 use p256::elliptic_curve::point::AffineCoordinates;
@@ -649,85 +652,4 @@ fn p256_random_scalars_helpers_are_sane() {
     assert_eq!(same(&c), OK);
     let d = rng.scalar();
     assert_eq!(d * d.invert().unwrap(), Scalar::ONE);
-}
-
-// ---- X.509 helpers (as in tests/shim.rs) ----
-
-struct Key(*mut sys::mv_pk);
-impl Key {
-    fn p256() -> Key {
-        // SAFETY: mv_pk_new returns an owned, initialised context or NULL.
-        let k = unsafe { sys::mv_pk_new() };
-        assert!(!k.is_null());
-        // SAFETY: k is a valid, empty pk context.
-        let rc = unsafe { sys::mv_pk_gen_ec(k, sys::MBEDTLS_ECP_DP_SECP256R1) };
-        assert_eq!(rc, 0);
-        Key(k)
-    }
-}
-impl Drop for Key {
-    fn drop(&mut self) {
-        // SAFETY: owned pointer from mv_pk_new.
-        unsafe { sys::mv_pk_free(self.0) }
-    }
-}
-
-fn buf(b: &[u8]) -> sys::mv_buf {
-    sys::mv_buf {
-        p: b.as_ptr(),
-        len: b.len(),
-    }
-}
-
-fn write_cert(subject: &str, issuer: &str, serial: u8, ca: bool, sk: &Key, ik: &Key) -> Vec<u8> {
-    let subject = std::ffi::CString::new(subject).unwrap();
-    let issuer = std::ffi::CString::new(issuer).unwrap();
-    let serial = [serial];
-    let bc_oid = [0x55u8, 0x1d, 0x13];
-    let bc_ca = [0x30u8, 0x03, 0x01, 0x01, 0xff];
-    let exts = [sys::mv_raw_ext {
-        oid: buf(&bc_oid),
-        critical: 1,
-        value: buf(&bc_ca),
-    }];
-    let params = sys::mv_crt_write_params {
-        subject_name: subject.as_ptr(),
-        issuer_name: issuer.as_ptr(),
-        serial: buf(&serial),
-        not_before: c"20240101000000".as_ptr(),
-        not_after: c"20991231235959".as_ptr(),
-        md_alg: sys::MBEDTLS_MD_SHA256,
-        key_identifiers: 1,
-        exts: exts.as_ptr(),
-        ext_count: if ca { 1 } else { 0 },
-    };
-    let mut out = vec![0u8; 4096];
-    let mut len = 0usize;
-    // SAFETY: all pointers are valid for the call; out has the stated size.
-    let rc = unsafe {
-        sys::mv_crt_write_der(&params, sk.0, ik.0, out.as_mut_ptr(), out.len(), &mut len)
-    };
-    assert_eq!(rc, 0, "mv_crt_write_der: {rc:#x}");
-    out.truncate(len);
-    out
-}
-
-struct Chain(*mut sys::mv_cert);
-impl Chain {
-    fn from_ders(ders: &[&[u8]]) -> Chain {
-        // SAFETY: returns an owned, initialised chain head or NULL.
-        let c = unsafe { sys::mv_crt_new() };
-        assert!(!c.is_null());
-        for d in ders {
-            // SAFETY: c is valid; d is a readable buffer (copied by mbedTLS).
-            assert_eq!(unsafe { sys::mv_crt_parse_der(c, d.as_ptr(), d.len()) }, 0);
-        }
-        Chain(c)
-    }
-}
-impl Drop for Chain {
-    fn drop(&mut self) {
-        // SAFETY: owned pointer from mv_crt_new.
-        unsafe { sys::mv_crt_free(self.0) }
-    }
 }
