@@ -24,7 +24,7 @@
 //! entropy and time come from the application ([`mv_set_rng`], [`mv_set_clock`]).
 //!
 //! Feature `p256-verify-rustcrypto`: ECDSA P-256 verification in Rust (module
-//! [`p256_verify`], which exports `mbedtls_ecdsa_verify` to mbedTLS); adds the cfg
+//! `p256_verify`, which exports `mbedtls_ecdsa_verify` to mbedTLS); adds the cfg
 //! `mbedtls_ecdsa_verify_alt` to `DEP_MBEDTLS_CFG`.
 #![no_std]
 #![allow(non_camel_case_types, non_upper_case_globals, non_snake_case)]
