@@ -422,47 +422,8 @@ fn empty_subject_needs_a_critical_san() {
         return;
     };
     let run = |args: &[&str]| openssl(&dir, args);
-    run(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
-        "-out",
-        "ca.key",
-    ]);
-    run(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "ca.key",
-        "-subj",
-        "/CN=Empty Subject Root",
-        "-days",
-        "30",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
-        "-out",
-        "leaf.key",
-    ]);
-    run(&[
-        "req",
-        "-new",
-        "-key",
-        "leaf.key",
-        "-subj",
-        "/CN=ignored",
-        "-out",
-        "leaf.csr",
-    ]);
+    openssl_root(&dir, "/CN=Empty Subject Root");
+    openssl_leaf_csr(&dir, "/CN=ignored");
     for (name, san) in [
         ("critical", "critical,DNS:device.example.com"),
         ("plain", "DNS:device.example.com"),
@@ -544,6 +505,52 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
         out.status.success(),
         "openssl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// In `dir`: a P-256 key `ca.key` and a self-signed root `ca.pem` with `subject`, as
+/// `openssl req -x509` writes it.
+fn openssl_root(dir: &std::path::Path, subject: &str) {
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ca.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-new", "-key", "ca.key", "-subj", subject, "-days", "30", "-out",
+            "ca.pem",
+        ],
+    );
+}
+
+/// In `dir`: a P-256 key `leaf.key` and a request `leaf.csr` for `subject`.
+fn openssl_leaf_csr(dir: &std::path::Path, subject: &str) {
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "leaf.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req", "-new", "-key", "leaf.key", "-subj", subject, "-out", "leaf.csr",
+        ],
     );
 }
 
@@ -756,47 +763,8 @@ fn private_fleet_admits_openssl_chains() {
         return;
     };
     let run = |args: &[&str]| openssl(&dir, args);
-    run(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
-        "-out",
-        "ca.key",
-    ]);
-    run(&[
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        "ca.key",
-        "-subj",
-        "/CN=OpenSSL Root",
-        "-days",
-        "30",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&[
-        "ecparam",
-        "-name",
-        "prime256v1",
-        "-genkey",
-        "-noout",
-        "-out",
-        "leaf.key",
-    ]);
-    run(&[
-        "req",
-        "-new",
-        "-key",
-        "leaf.key",
-        "-subj",
-        "/CN=device-1",
-        "-out",
-        "leaf.csr",
-    ]);
+    openssl_root(&dir, "/CN=OpenSSL Root");
+    openssl_leaf_csr(&dir, "/CN=device-1");
     run(&[
         "x509",
         "-req",
