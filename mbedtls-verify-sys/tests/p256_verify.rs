@@ -16,7 +16,7 @@ use core::ptr;
 use mbedtls_verify_sys as sys;
 
 mod common;
-use common::{Chain, Key, write_cert};
+use common::{Chain, Key, verify_without_callback, write_cert};
 use p256::elliptic_curve::ff::{Field, PrimeField};
 use p256::elliptic_curve::ops::Reduce;
 use p256::elliptic_curve::point::AffineCoordinates;
@@ -602,20 +602,7 @@ fn x509_chain_verification_reaches_the_rust_path() {
         rsa_min_bitlen: 2048,
     };
     let before = fast_path_calls();
-    let mut flags = 0u32;
-    // SAFETY: all handles are valid for the call; no callback.
-    let rc = unsafe {
-        sys::mv_verify(
-            leaf.0,
-            ca.0,
-            ptr::null_mut(),
-            &profile,
-            ptr::null(),
-            &mut flags,
-            None,
-            ptr::null_mut(),
-        )
-    };
+    let (rc, flags) = verify_without_callback(&leaf, &ca, &profile);
     assert_eq!((rc, flags), (0, 0));
     assert!(
         fast_path_calls() > before,
@@ -626,20 +613,7 @@ fn x509_chain_verification_reaches_the_rust_path() {
     let other_key = Key::p256();
     let forged = write_cert("CN=leaf", "CN=Root", 2, false, &leaf_key, &other_key);
     let forged = Chain::from_ders(&[&forged]);
-    let mut flags = 0u32;
-    // SAFETY: as above.
-    let rc = unsafe {
-        sys::mv_verify(
-            forged.0,
-            ca.0,
-            ptr::null_mut(),
-            &profile,
-            ptr::null(),
-            &mut flags,
-            None,
-            ptr::null_mut(),
-        )
-    };
+    let (rc, flags) = verify_without_callback(&forged, &ca, &profile);
     assert_eq!(rc, sys::MBEDTLS_ERR_X509_CERT_VERIFY_FAILED);
     assert_ne!(flags & sys::MBEDTLS_X509_BADCERT_NOT_TRUSTED, 0);
 }

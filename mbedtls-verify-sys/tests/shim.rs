@@ -6,7 +6,7 @@ use core::ptr;
 use mbedtls_verify_sys as sys;
 
 mod common;
-use common::{Chain, Key, write_cert};
+use common::{Chain, Key, verify_without_callback, write_cert};
 
 #[test]
 fn mbedtls_self_tests_pass() {
@@ -95,20 +95,7 @@ fn two_certificate_chain_verifies_through_the_shim() {
     let other = Chain::from_ders(&[&write_cert(
         "CN=Other", "CN=Other", 9, true, &other_key, &other_key,
     )]);
-    let mut flags = 0u32;
-    // SAFETY: as above, with no callback.
-    let rc = unsafe {
-        sys::mv_verify(
-            leaf.0,
-            other.0,
-            ptr::null_mut(),
-            &profile,
-            ptr::null(),
-            &mut flags,
-            None,
-            ptr::null_mut(),
-        )
-    };
+    let (rc, flags) = verify_without_callback(&leaf, &other, &profile);
     assert_eq!(rc, sys::MBEDTLS_ERR_X509_CERT_VERIFY_FAILED);
     assert_ne!(flags & sys::MBEDTLS_X509_BADCERT_NOT_TRUSTED, 0);
 }

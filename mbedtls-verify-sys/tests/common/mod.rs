@@ -89,3 +89,23 @@ impl Drop for Chain {
         unsafe { sys::mv_crt_free(self.0) }
     }
 }
+
+/// `mv_verify` of `leaf` against the trusted `ca` under `profile`, no CRL, no callback:
+/// (return code, flags).
+pub fn verify_without_callback(leaf: &Chain, ca: &Chain, profile: &sys::mv_profile) -> (i32, u32) {
+    let mut flags = 0u32;
+    // SAFETY: both chains are parsed and alive for the call; no callback, no CRL.
+    let rc = unsafe {
+        sys::mv_verify(
+            leaf.0,
+            ca.0,
+            core::ptr::null_mut(),
+            profile,
+            core::ptr::null(),
+            &mut flags,
+            None,
+            core::ptr::null_mut(),
+        )
+    };
+    (rc, flags)
+}
