@@ -164,6 +164,7 @@ fn server_config(p: &Pki, auth: ClientAuth) -> ServerConfig {
         .unwrap()
 }
 
+/// `version`: OpenSSL options, space-separated (e.g. "-tls1_3 -groups P-256").
 fn s_client(port: u16, files: &Files, p: &Pki, version: &str, with_cert: bool) -> (bool, String) {
     let ca = files.write("root.pem", p.root.cert.to_pem().as_bytes());
     let mut cmd = Command::new("timeout");
@@ -183,8 +184,8 @@ fn s_client(port: u16, files: &Files, p: &Pki, version: &str, with_cert: bool) -
         "-verify_hostname",
         "device.local",
         "-quiet",
-        version,
-    ]);
+    ])
+    .args(version.split_whitespace());
     if with_cert {
         let cert = files.write("dev.pem", p.device.cert.to_pem().as_bytes());
         let int = files.write("int.pem", p.issuing.cert.to_pem().as_bytes());
@@ -319,6 +320,7 @@ impl Drop for Killed {
     }
 }
 
+/// `version`: OpenSSL options, space-separated (e.g. "-tls1_3 -groups P-256").
 fn s_server(files: &Files, p: &Pki, server: &Leaf, version: &str) -> (Killed, u16) {
     let port = free_port();
     let cert = files.write("srv.pem", server.cert.to_pem().as_bytes());
@@ -337,8 +339,8 @@ fn s_server(files: &Files, p: &Pki, server: &Leaf, version: &str) -> (Killed, u1
             "-rev",
             "-Verify",
             "3",
-            version,
         ])
+        .args(version.split_whitespace())
         .arg("-cert")
         .arg(cert)
         .arg("-cert_chain")
@@ -426,6 +428,71 @@ fn our_client_with_openssl_s_server() {
     let mut tls = Session::client(&client, "device.local", StdIo(stream)).unwrap();
     let err = tls.handshake().unwrap_err();
     assert!(err.to_string().contains("name"), "{err}");
+}
+
+/// TLS 1.3 key exchange with OpenSSL on each named group: P-256 (with feature
+/// `p256-ecdh-rustcrypto`, our side's key share and shared secret come from the Rust driver —
+/// counted — and an OpenSSL peer agreeing on the secret is the independent check) and X25519
+/// (mbedTLS's own code in every build).
+#[test]
+fn key_exchange_groups_with_openssl() {
+    if !have("openssl") {
+        return;
+    }
+    let p = pki();
+    let files = Files::new("groups");
+    let client = ClientConfig::builder()
+        .trust(Trust::anchors(p.root.cert.clone()).unwrap())
+        .identity(
+            Identity::new(
+                chain(&p.device.cert, &[&p.issuing]),
+                key_copy(&p.device.key),
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let (port, outcomes) = spawn_server(server_config(&p, ClientAuth::Required), 2);
+    for group in ["P-256", "X25519"] {
+        let opts = format!("-tls1_3 -groups {group}");
+        #[cfg(feature = "p256-ecdh-rustcrypto")]
+        let before = mbedtls_verify::sys::p256_ecdh::fast_path_calls();
+
+        // Our server, OpenSSL's client offering only this group.
+        let (echoed, log) = s_client(port, &files, &p, &opts, true);
+        assert!(echoed, "{group}: our server:\n{log}");
+        assert_eq!(
+            outcomes.recv_timeout(Duration::from_secs(20)).unwrap(),
+            Ok("device-1".into())
+        );
+
+        // Our client, OpenSSL's server accepting only this group.
+        let (_srv, sport) = s_server(&files, &p, &p.server, &opts);
+        let stream = wait_listening(sport);
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        let mut tls = Session::client(&client, "device.local", StdIo(stream)).unwrap();
+        tls.handshake()
+            .unwrap_or_else(|e| panic!("{group}: our client: {e}"));
+        tls.write_all(b"abc\n").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        while !got.ends_with(b"\n") {
+            let n = tls.read(&mut buf).unwrap();
+            assert!(n > 0, "s_server closed early");
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, b"cba\n");
+
+        // Each side's public value and shared secret: at least 2 per handshake (other tests
+        // of this binary may add theirs concurrently).
+        #[cfg(feature = "p256-ecdh-rustcrypto")]
+        if group == "P-256" {
+            let calls = mbedtls_verify::sys::p256_ecdh::fast_path_calls().wrapping_sub(before);
+            assert!(calls >= 4, "P-256: only {calls} Rust ECDH operations");
+        }
+    }
 }
 
 #[test]

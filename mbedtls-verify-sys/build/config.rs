@@ -87,6 +87,7 @@ pub const PROBED: &[(&str, &str)] = &[
     ("MBEDTLS_SELF_TEST", "self_test"),
     ("MV_OWN_CONFIG", "time_override"),
     ("MBEDTLS_ECDSA_VERIFY_ALT", "ecdsa_verify_alt"),
+    ("MBEDTLS_PSA_P256M_DRIVER_ENABLED", "p256_psa_driver"),
 ];
 
 /// The options the host profile compiles in (what the probe finds in `config/mv_config.h`

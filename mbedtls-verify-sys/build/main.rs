@@ -226,6 +226,10 @@ fn build_from_source(crate_dir: &Path, out_dir: &Path, target_os: &str) -> CFlag
     if rust_verify {
         defines.push(("MV_ECDSA_VERIFY_RUST".to_string(), None));
     }
+    let rust_ecdh = std::env::var_os("CARGO_FEATURE_P256_ECDH_RUSTCRYPTO").is_some();
+    if rust_ecdh {
+        defines.push(("MV_P256_ECDH_RUST".to_string(), None));
+    }
     // Tuning knobs measured in benches/ (e.g. "MBEDTLS_ECP_WINDOW_SIZE=2,MV_NO_NIST_OPTIM").
     if let Some(extra) = env("MBEDTLS_VERIFY_SYS_EXTRA_DEFINES") {
         defines.extend(config::parse_extra_defines(&extra).unwrap_or_else(|e| fail(e)));
@@ -279,6 +283,22 @@ fn build_from_source(crate_dir: &Path, out_dir: &Path, target_os: &str) -> CFlag
         b.include(&p256m).include(p256m.join("p256-m"));
         sources.extend(files);
     }
+    // Feature `p256-ecdh-rustcrypto`: the PSA driver entry points (shim/mv_p256_driver.c)
+    // go into the same library as the PSA core that calls them (GNU ld resolves a static
+    // library's symbols only from the libraries after it), compiled against the tree's
+    // header that declares them.
+    if rust_ecdh {
+        let header_dir = tree.root.join("3rdparty").join("p256-m");
+        if !header_dir.join("p256-m_driver_entrypoints.h").is_file() {
+            fail(format!(
+                "feature `p256-ecdh-rustcrypto`: {} has no p256-m_driver_entrypoints.h (PSA's \
+                 P-256 driver interface of mbedTLS 3.6)",
+                header_dir.display()
+            ));
+        }
+        b.include(crate_dir.join("shim")).include(&header_dir);
+        sources.push(crate_dir.join("shim/mv_p256_driver.c"));
+    }
     b.files(&sources).warnings(false).opt_level_str(&opt);
     b.compile("mbedtls_verify_c");
     if profile == Profile::Host {
@@ -310,12 +330,18 @@ fn compile_ecdsa_alt(crate_dir: &Path, flags: &CFlags, opt: &str) {
     b.compile("mv_ecdsa_alt");
 }
 
-/// The feature replaces a function inside mbedTLS: only a tree this crate compiles can take it.
+/// The features replace code inside mbedTLS: only a tree this crate compiles can take them.
 fn refuse_rust_verify(which: &str) {
     if std::env::var_os("CARGO_FEATURE_P256_VERIFY_RUSTCRYPTO").is_some() {
         fail(format!(
             "feature `p256-verify-rustcrypto` needs mbedTLS built by this crate (it sets \
              MBEDTLS_ECDSA_VERIFY_ALT in the project's config); {which} brings its own mbedTLS"
+        ));
+    }
+    if std::env::var_os("CARGO_FEATURE_P256_ECDH_RUSTCRYPTO").is_some() {
+        fail(format!(
+            "feature `p256-ecdh-rustcrypto` needs mbedTLS built by this crate (it registers a \
+             PSA driver in the project's config); {which} brings its own mbedTLS"
         ));
     }
 }

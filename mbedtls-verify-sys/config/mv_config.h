@@ -101,6 +101,19 @@
 #define MBEDTLS_ECDSA_VERIFY_ALT
 #endif
 #define MBEDTLS_ECDH_C
+/* Feature `p256-ecdh-rustcrypto` (the build script defines MV_P256_ECDH_RUST): P-256 key
+ * generation, public values and ECDH in Rust (src/p256_ecdh.rs), registered through PSA's
+ * built-in slot for a P-256 transparent driver; shim/mv_p256_driver.c defines its entry
+ * points (p256-m itself is not compiled). TLS 1.3 runs its key exchange through PSA, so
+ * this is the path it takes; anything but the ordinary case falls back to the code below.
+ * Without MBEDTLS_PSA_CRYPTO_CONFIG the built-in PSA code for P-256 stays compiled (the
+ * fallback, and signing). */
+#if defined(MV_P256_ECDH_RUST)
+#if defined(MV_P256M)
+#error "p256-ecdh-rustcrypto and MV_P256M both define PSA's P-256 driver: choose one"
+#endif
+#define MBEDTLS_PSA_P256M_DRIVER_ENABLED
+#endif
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 #if !defined(MV_P256_ONLY)
 #define MBEDTLS_ECP_DP_SECP384R1_ENABLED

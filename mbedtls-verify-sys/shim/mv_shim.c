@@ -861,6 +861,25 @@ done:
 /* TLS                                                                        */
 /* ------------------------------------------------------------------------ */
 
+#if defined(MV_P256_ECDH_RUST)
+/* Feature `p256-ecdh-rustcrypto`: P-256's key exchange runs in Rust and is then the fastest
+ * group, so it is offered (client) and preferred (server) first; the rest keeps mbedTLS's
+ * default order. Both are 128-bit-security groups. */
+static const uint16_t mv_groups_p256_first[] = {
+    MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+#if defined(MBEDTLS_ECP_DP_CURVE25519_ENABLED)
+    MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
+#endif
+#if defined(MBEDTLS_ECP_DP_SECP384R1_ENABLED)
+    MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1,
+#endif
+#if defined(MBEDTLS_ECP_DP_SECP521R1_ENABLED)
+    MBEDTLS_SSL_IANA_TLS_GROUP_SECP521R1,
+#endif
+    MBEDTLS_SSL_IANA_TLS_GROUP_NONE
+};
+#endif
+
 mv_ssl_conf *mv_ssl_conf_new(int endpoint, int *err)
 {
     mbedtls_ssl_config *conf;
@@ -885,6 +904,9 @@ mv_ssl_conf *mv_ssl_conf_new(int endpoint, int *err)
         return NULL;
     }
     mbedtls_ssl_conf_rng(conf, mv_rng_cb, NULL);
+#if defined(MV_P256_ECDH_RUST)
+    mbedtls_ssl_conf_groups(conf, mv_groups_p256_first);
+#endif
     *err = 0;
     return conf;
 }

@@ -26,6 +26,11 @@
 //! Feature `p256-verify-rustcrypto`: ECDSA P-256 verification in Rust (module
 //! `p256_verify`, which exports `mbedtls_ecdsa_verify` to mbedTLS); adds the cfg
 //! `mbedtls_ecdsa_verify_alt` to `DEP_MBEDTLS_CFG`.
+//!
+//! Feature `p256-ecdh-rustcrypto`: P-256 key generation, public values and ECDH shared
+//! secrets in Rust (module `p256_ecdh`), registered as PSA's P-256 transparent driver, which
+//! TLS 1.3's key exchange uses; the TLS configuration then offers P-256 first (before
+//! X25519); adds the cfg `mbedtls_p256_psa_driver` to `DEP_MBEDTLS_CFG`.
 #![no_std]
 #![allow(non_camel_case_types, non_upper_case_globals, non_snake_case)]
 #![allow(clippy::all)]
@@ -67,10 +72,17 @@ opaque!(
     mbedtls_ssl_context,
 );
 
-// Feature `p256-verify-rustcrypto`: catching a panic before it reaches C needs std's
-// catch_unwind, which exists wherever panics unwind (hosts); abort builds need nothing.
-#[cfg(all(feature = "p256-verify-rustcrypto", panic = "unwind"))]
+// Features `p256-verify-rustcrypto`, `p256-ecdh-rustcrypto`: catching a panic before it
+// reaches C needs std's catch_unwind, which exists wherever panics unwind (hosts); abort
+// builds need nothing.
+#[cfg(all(
+    any(feature = "p256-verify-rustcrypto", feature = "p256-ecdh-rustcrypto"),
+    panic = "unwind"
+))]
 extern crate std;
+
+#[cfg(feature = "p256-ecdh-rustcrypto")]
+pub mod p256_ecdh;
 
 #[cfg(feature = "p256-verify-rustcrypto")]
 pub mod p256_verify;
