@@ -9,7 +9,7 @@
 #[path = "../mbedtls-verify/tests/common/mod.rs"]
 mod pki;
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use mbedtls_verify::issue::San;
 use mbedtls_verify::ssl::{ClientAuth, ClientConfig, Identity, ServerConfig, TlsVersion};
