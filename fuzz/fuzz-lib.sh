@@ -12,7 +12,7 @@
 # invalid frees are caught; C-internal overflows and C coverage are not).
 # MVFUZZ_C_INSTRUMENT=0 forces the uninstrumented C build.
 
-FUZZ_TARGETS=(x509_parse der_reader verify_chain policy_toml tls_server tls_client ecdsa_p256_verify)
+FUZZ_TARGETS=(x509_parse der_reader verify_chain policy_toml tls_server tls_client ecdsa_p256_verify ecdh_p256)
 FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 FUZZ_ROOT="$(dirname "$FUZZ_DIR")"
 FUZZ_BIN="$FUZZ_DIR/target/x86_64-unknown-linux-gnu/release"

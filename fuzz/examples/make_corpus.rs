@@ -834,6 +834,30 @@ fn ecdsa_seeds(out: &mut Out) {
     }
 }
 
+/// `ecdh_p256`: two generated key pairs — ECDH of the first private key with the second
+/// public value (mode 0), and the first private key's public value (mode 1).
+fn ecdh_seeds(out: &mut Out) {
+    use mbedtls_verify::sys::p256_ecdh::mv_p256_generate_test;
+    let pair = || {
+        let (mut d, mut q) = ([0u8; 32], [0u8; 65]);
+        let (mut dl, mut ql) = (0usize, 0usize);
+        // SAFETY: live buffers with their sizes; the entry point writes the lengths.
+        let rc = unsafe {
+            mv_p256_generate_test(d.as_mut_ptr(), d.len(), &mut dl, q.as_mut_ptr(), q.len(), &mut ql)
+        };
+        assert_eq!((rc, dl, ql), (0, 32, 65));
+        (d, q)
+    };
+    let ((d1, _), (_, q2)) = (pair(), pair());
+    let mut agree = vec![0u8, 32];
+    agree.extend_from_slice(&d1);
+    agree.extend_from_slice(&q2);
+    out.put("ecdh_p256", "agree", &agree);
+    let mut public = vec![1u8, 32];
+    public.extend_from_slice(&d1);
+    out.put("ecdh_p256", "public", &public);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
@@ -849,6 +873,7 @@ fn main() {
             policy_seeds(&mut out);
             tls_seeds(&mut out);
             ecdsa_seeds(&mut out);
+            ecdh_seeds(&mut out);
             println!("{} seed files written under {}", out.count, dir);
         }
         _ => {
