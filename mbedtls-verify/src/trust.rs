@@ -57,11 +57,18 @@ impl Anchors {
     /// trust store was built.
     pub(crate) fn crl_violation(&self, rules: Rules, subject: &[u8]) -> Option<Rule> {
         let crl = self.crl.as_ref()?;
-        match &self.crl_verdicts {
+        let verdict = match &self.crl_verdicts {
             Some(v) => v.violation(crl, rules, subject),
             // Not built (cannot happen: set together with `crl`): read the CRLs now.
             None => CrlVerdicts::Live.violation(crl, rules, subject),
-        }
+        };
+        // Debug builds (every test) check the lookup against reading the CRLs.
+        debug_assert_eq!(
+            verdict,
+            CrlVerdicts::Live.violation(crl, rules, subject),
+            "cached CRL verdicts disagree with the CRLs"
+        );
+        verdict
     }
 }
 

@@ -445,12 +445,14 @@ impl Scope {
 
         // One pass over the certificate's extensions for everything below that reads
         // them: basicConstraints, the profile, nameConstraints (checked in this order).
-        let read = read_path_certificate(
-            self.profile,
-            &cert,
-            depth == 0,
-            matches!(role, Role::TrustAnchor | Role::TrustedLeaf),
-            depth > 0,
+        let anchor = matches!(role, Role::TrustAnchor | Role::TrustedLeaf);
+        let read = read_path_certificate(self.profile, &cert, depth == 0, anchor, depth > 0);
+        // Debug builds (every test) check it against the separate readings it
+        // replaces, on every certificate of every path.
+        debug_assert_eq!(
+            (read.profile, read.basic_constraints, read.name_constraints),
+            crate::profile::path_reading(self.profile, &cert, depth == 0, anchor, depth > 0, false),
+            "one pass over the extensions disagrees with the separate readings"
         );
         // Strict basicConstraints for every issuer (mbedTLS 3.6.5 takes a malformed
         // `SEQUENCE { INTEGER n }` as cA=TRUE). v1 trust anchors have no extensions.
