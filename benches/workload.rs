@@ -30,7 +30,7 @@ use mbedtls_verify::ssl::{Session, TlsVersion};
 use mbedtls_verify::trust::Trust;
 use mbedtls_verify::verifier::Verifier;
 use mbedtls_verify::verify::DispatchBench;
-use mbedtls_verify::x509::{CertChain, Crl};
+use mbedtls_verify::x509::{CertChain, Crl, DateTime};
 
 /// The only function whose instructions are counted.
 #[unsafe(no_mangle)]
@@ -251,20 +251,21 @@ fn crl_chain() -> (Trust, CertChain) {
         .san(San::Dns("device.example".into()))
         .signed_by(&leaf_key, ca.first().unwrap(), &ca_key)
         .unwrap();
-    let mut crl = Crl::parse(
-        &CrlBuilder::new(root.first().unwrap(), &root_key)
+    // Fixed dates: a CRL issued "now" may be a second in the future for mbedTLS's clock.
+    let (this_update, next_update) = (
+        DateTime::new(2025, 1, 1, 0, 0, 0).unwrap(),
+        DateTime::new(2099, 1, 1, 0, 0, 0).unwrap(),
+    );
+    let crl_of = |cert: &CertChain, key: &PrivateKey| {
+        CrlBuilder::new(cert.first().unwrap(), key)
             .number(1)
+            .this_update(this_update)
+            .next_update(next_update)
             .to_der()
-            .unwrap(),
-    )
-    .unwrap();
-    crl.push(
-        &CrlBuilder::new(ca.first().unwrap(), &ca_key)
-            .number(1)
-            .to_der()
-            .unwrap(),
-    )
-    .unwrap();
+            .unwrap()
+    };
+    let mut crl = Crl::parse(&crl_of(&root, &root_key)).unwrap();
+    crl.push(&crl_of(&ca, &ca_key)).unwrap();
     let mut chain = leaf;
     chain.push_der(ca.first().unwrap().der()).unwrap();
     (Trust::anchors_with_crl(root, crl).unwrap(), chain)
