@@ -235,39 +235,58 @@ fn main() {
 }
 
 /// The chain of `crl`: (trust with the root and both CAs' CRLs, leaf + issuing CA).
+/// Written once to `pki_dir()/crl` and read from there, so every run and every build
+/// verifies the same signatures (the cost of an ECDSA verification depends on them).
 fn crl_chain() -> (Trust, CertChain) {
-    let root_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
-    let root = CertificateBuilder::new("CN=CRL Bench Root")
-        .ca(None)
-        .self_signed(&root_key)
-        .unwrap();
-    let ca_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
-    let ca = CertificateBuilder::new("CN=CRL Bench CA")
-        .ca(Some(0))
-        .signed_by(&ca_key, root.first().unwrap(), &root_key)
-        .unwrap();
-    let leaf_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
-    let leaf = CertificateBuilder::new("CN=device")
-        .san(San::Dns("device.example".into()))
-        .signed_by(&leaf_key, ca.first().unwrap(), &ca_key)
-        .unwrap();
-    // Fixed dates: a CRL issued "now" may be a second in the future for mbedTLS's clock.
-    let (this_update, next_update) = (
-        DateTime::new(2025, 1, 1, 0, 0, 0).unwrap(),
-        DateTime::new(2099, 1, 1, 0, 0, 0).unwrap(),
-    );
-    let crl_of = |cert: &CertChain, key: &PrivateKey| {
-        CrlBuilder::new(cert.first().unwrap(), key)
-            .number(1)
-            .this_update(this_update)
-            .next_update(next_update)
-            .to_der()
-            .unwrap()
-    };
-    let mut crl = Crl::parse(&crl_of(&root, &root_key)).unwrap();
-    crl.push(&crl_of(&ca, &ca_key)).unwrap();
-    let mut chain = leaf;
-    chain.push_der(ca.first().unwrap().der()).unwrap();
+    const FILES: [&str; 5] = ["root.der", "ca.der", "leaf.der", "root.crl", "ca.crl"];
+    let dir = pki_dir().join("crl");
+    if !FILES.iter().all(|f| dir.join(f).is_file()) {
+        let root_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let root = CertificateBuilder::new("CN=CRL Bench Root")
+            .ca(None)
+            .self_signed(&root_key)
+            .unwrap();
+        let ca_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let ca = CertificateBuilder::new("CN=CRL Bench CA")
+            .ca(Some(0))
+            .signed_by(&ca_key, root.first().unwrap(), &root_key)
+            .unwrap();
+        let leaf_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let leaf = CertificateBuilder::new("CN=device")
+            .san(San::Dns("device.example".into()))
+            .signed_by(&leaf_key, ca.first().unwrap(), &ca_key)
+            .unwrap();
+        // Fixed dates: a CRL issued "now" may be a second in the future for mbedTLS's clock.
+        let (this_update, next_update) = (
+            DateTime::new(2025, 1, 1, 0, 0, 0).unwrap(),
+            DateTime::new(2099, 1, 1, 0, 0, 0).unwrap(),
+        );
+        let crl_of = |cert: &CertChain, key: &PrivateKey| {
+            CrlBuilder::new(cert.first().unwrap(), key)
+                .number(1)
+                .this_update(this_update)
+                .next_update(next_update)
+                .to_der()
+                .unwrap()
+        };
+        std::fs::create_dir_all(&dir).expect("creating the CRL PKI directory");
+        let der = |c: &CertChain| c.first().unwrap().der().to_vec();
+        for (f, bytes) in FILES.iter().zip([
+            der(&root),
+            der(&ca),
+            der(&leaf),
+            crl_of(&root, &root_key),
+            crl_of(&ca, &ca_key),
+        ]) {
+            std::fs::write(dir.join(f), bytes).expect("writing the CRL PKI");
+        }
+    }
+    let read = |f: &str| std::fs::read(dir.join(f)).expect("reading the CRL PKI");
+    let mut crl = Crl::parse(&read("root.crl")).unwrap();
+    crl.push(&read("ca.crl")).unwrap();
+    let mut chain = CertChain::from_der(&read("leaf.der")).unwrap();
+    chain.push_der(&read("ca.der")).unwrap();
+    let root = CertChain::from_der(&read("root.der")).unwrap();
     (Trust::anchors_with_crl(root, crl).unwrap(), chain)
 }
 
