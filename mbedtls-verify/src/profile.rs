@@ -594,7 +594,7 @@ fn read_certificate(
                 malformed = true;
                 break;
             };
-            let known = KNOWN.iter().position(|k| *k == ext.oid);
+            let known = known_index(ext.oid.as_bytes());
             if whole {
                 match known {
                     Some(KNOWN_BASIC_CONSTRAINTS) => {
@@ -826,7 +826,9 @@ fn cn_among_sans(cert: &CertRef<'_>) -> bool {
     })
 }
 
-/// Known extensions, in the order of their bit in `Seen::known`.
+/// Known extensions, in the order of their bit in `Seen::known`: the table
+/// [`known_index`] encodes (its unit test checks them against each other).
+#[cfg(test)]
 const KNOWN: [Oid<'static>; 12] = [
     oid::AUTHORITY_KEY_IDENTIFIER,
     oid::SUBJECT_KEY_IDENTIFIER,
@@ -842,6 +844,30 @@ const KNOWN: [Oid<'static>; 12] = [
     oid::INHIBIT_ANY_POLICY,
 ];
 
+/// The index in `KNOWN` of an extension's OID (its DER contents): the certificate
+/// extensions of RFC 5280 are `2.5.29.n` (`55 1D n`), so one byte decides, without a
+/// comparison per entry (equal to `KNOWN.iter().position(..)`; a unit test checks).
+fn known_index(oid: &[u8]) -> Option<usize> {
+    match oid {
+        [0x55, 0x1D, n] => match n {
+            0x23 => Some(0),
+            0x0E => Some(1),
+            0x0F => Some(2),
+            0x13 => Some(KNOWN_BASIC_CONSTRAINTS),
+            0x11 => Some(4),
+            0x12 => Some(5),
+            0x25 => Some(6),
+            0x1E => Some(KNOWN_NAME_CONSTRAINTS),
+            0x20 => Some(9),
+            0x24 => Some(10),
+            0x36 => Some(11),
+            _ => None,
+        },
+        [0x2B, ..] if oid == oid::AUTHORITY_INFO_ACCESS.as_bytes() => Some(7),
+        _ => None,
+    }
+}
+
 /// `KNOWN`'s index of basicConstraints.
 const KNOWN_BASIC_CONSTRAINTS: usize = 3;
 /// `KNOWN`'s index of nameConstraints.
@@ -849,7 +875,7 @@ const KNOWN_NAME_CONSTRAINTS: usize = 8;
 
 /// Read one extension if it is a known one, strictly; record what the rules need.
 fn read_known<'a>(ext: &Extension<'a>, seen: &mut Seen<'a>) -> Result<(), DerError> {
-    read_known_at(KNOWN.iter().position(|k| *k == ext.oid), ext, seen)
+    read_known_at(known_index(ext.oid.as_bytes()), ext, seen)
 }
 
 /// [`read_known`] with the extension's index in `KNOWN` already found.
@@ -1075,6 +1101,23 @@ mod tests {
     fn known_indices() {
         assert_eq!(KNOWN[KNOWN_BASIC_CONSTRAINTS], oid::BASIC_CONSTRAINTS);
         assert_eq!(KNOWN[KNOWN_NAME_CONSTRAINTS], oid::NAME_CONSTRAINTS);
+        let position = |o: &[u8]| KNOWN.iter().position(|k| k.as_bytes() == o);
+        for (i, k) in KNOWN.iter().enumerate() {
+            assert_eq!(known_index(k.as_bytes()), Some(i), "{k}");
+        }
+        let mut others = alloc::vec![
+            oid::CRL_NUMBER.as_bytes().to_vec(),
+            oid::KP_SERVER_AUTH.as_bytes().to_vec(),
+            alloc::vec![0x2B, 6, 1, 5, 5, 7, 1, 2],
+            alloc::vec![0x55, 0x1D],
+            alloc::vec![0x55, 0x1D, 0x13, 0x00],
+            alloc::vec![],
+        ];
+        others.extend((0..=255u8).map(|n| alloc::vec![0x55, 0x1D, n]));
+        others.extend((0..=255u8).map(|n| alloc::vec![0x2B, 6, 1, 5, 5, 7, 1, n]));
+        for o in &others {
+            assert_eq!(known_index(o), position(o), "{o:02x?}");
+        }
     }
 
     /// A small xorshift generator (deterministic mutations).
