@@ -88,7 +88,9 @@ impl Trust {
         }))
     }
 
-    /// Trust these CAs and check revocation against `crl`.
+    /// Trust these CAs and check revocation against `crl`. The certificate profiles' CRL
+    /// rules ([`Rule::CrlNumber`], [`Rule::CrlProfile`]) are judged on `crl` here, once;
+    /// a verification only looks the verdicts up.
     #[cfg(mbedtls_crl)]
     #[cfg_attr(docsrs, doc(cfg(mbedtls_crl)))]
     pub fn anchors_with_crl(cas: CertChain, crl: Crl) -> Result<Self> {
