@@ -7,6 +7,7 @@
 //! workload pki                                        # create the PKI files, print the dir
 //! workload verify  ALG VARIANT N                      # VARIANT: raw_ffi plain noop_hook policy hook+policy no_rules rfc5280
 //! workload nc_worst M N                               # M dNSName constraints (none matching) against a leaf with M dNSNames
+//! workload crl VARIANT N                              # P-256 root -> CA -> leaf, each CA with a CRL in the trust store; VARIANT: plain rfc5280
 //! workload handshake ALG VERSION MODE EXTRA N         # tls13|tls12, server_auth|mutual, plain|hook|policy|hook+policy
 //! workload dispatch CASE N                            # leaf_alone | intermediate_alone | intermediate_then_leaf | chain_of_3
 //! ```
@@ -21,7 +22,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use common::*;
-use mbedtls_verify::issue::{CertificateBuilder, San};
+use mbedtls_verify::issue::{CertificateBuilder, CrlBuilder, San};
 use mbedtls_verify::pk::{KeyType, PrivateKey};
 use mbedtls_verify::profile::{Profile, Rules, SecurityProfile};
 use mbedtls_verify::ssl::mem::{memory_pair, run_handshakes};
@@ -29,7 +30,7 @@ use mbedtls_verify::ssl::{Session, TlsVersion};
 use mbedtls_verify::trust::Trust;
 use mbedtls_verify::verifier::Verifier;
 use mbedtls_verify::verify::DispatchBench;
-use mbedtls_verify::x509::CertChain;
+use mbedtls_verify::x509::{CertChain, Crl, DateTime};
 
 /// The only function whose instructions are counted.
 #[unsafe(no_mangle)]
@@ -149,6 +150,24 @@ fn main() {
             eprintln!("reason: {e}");
             run(n, &mut op);
         }
+        ["crl", variant, n] => {
+            // The CRL rules (Rfc5280Strict) on a trust store with CRLs: the same 3-certificate
+            // P-256 shape as `verify`, with a numbered CRL from the root and one from the
+            // issuing CA (both clean, so the chain verifies).
+            let n: u64 = n.parse().unwrap_or_else(|_| usage());
+            let profile = match *variant {
+                "plain" => Profile::PrivateFleet,
+                "rfc5280" => Profile::Rfc5280Strict,
+                _ => usage(),
+            };
+            let (trust, chain) = crl_chain();
+            let v = Verifier::new(trust).with_profile(SecurityProfile::DEFAULT.with_rules(profile));
+            let mut op = || {
+                black_box(v.verify(black_box(&chain)).expect("verifies"));
+            };
+            op();
+            run(n, &mut op);
+        }
         ["dispatch", case, n] => {
             let n: u64 = n.parse().unwrap_or_else(|_| usage());
             let p = pki(Alg::P256);
@@ -213,6 +232,62 @@ fn main() {
         }
         _ => usage(),
     }
+}
+
+/// The chain of `crl`: (trust with the root and both CAs' CRLs, leaf + issuing CA).
+/// Written once to `pki_dir()/crl` and read from there, so every run and every build
+/// verifies the same signatures (the cost of an ECDSA verification depends on them).
+fn crl_chain() -> (Trust, CertChain) {
+    const FILES: [&str; 5] = ["root.der", "ca.der", "leaf.der", "root.crl", "ca.crl"];
+    let dir = pki_dir().join("crl");
+    if !FILES.iter().all(|f| dir.join(f).is_file()) {
+        let root_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let root = CertificateBuilder::new("CN=CRL Bench Root")
+            .ca(None)
+            .self_signed(&root_key)
+            .unwrap();
+        let ca_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let ca = CertificateBuilder::new("CN=CRL Bench CA")
+            .ca(Some(0))
+            .signed_by(&ca_key, root.first().unwrap(), &root_key)
+            .unwrap();
+        let leaf_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let leaf = CertificateBuilder::new("CN=device")
+            .san(San::Dns("device.example".into()))
+            .signed_by(&leaf_key, ca.first().unwrap(), &ca_key)
+            .unwrap();
+        // Fixed dates: a CRL issued "now" may be a second in the future for mbedTLS's clock.
+        let (this_update, next_update) = (
+            DateTime::new(2025, 1, 1, 0, 0, 0).unwrap(),
+            DateTime::new(2099, 1, 1, 0, 0, 0).unwrap(),
+        );
+        let crl_of = |cert: &CertChain, key: &PrivateKey| {
+            CrlBuilder::new(cert.first().unwrap(), key)
+                .number(1)
+                .this_update(this_update)
+                .next_update(next_update)
+                .to_der()
+                .unwrap()
+        };
+        std::fs::create_dir_all(&dir).expect("creating the CRL PKI directory");
+        let der = |c: &CertChain| c.first().unwrap().der().to_vec();
+        for (f, bytes) in FILES.iter().zip([
+            der(&root),
+            der(&ca),
+            der(&leaf),
+            crl_of(&root, &root_key),
+            crl_of(&ca, &ca_key),
+        ]) {
+            std::fs::write(dir.join(f), bytes).expect("writing the CRL PKI");
+        }
+    }
+    let read = |f: &str| std::fs::read(dir.join(f)).expect("reading the CRL PKI");
+    let mut crl = Crl::parse(&read("root.crl")).unwrap();
+    crl.push(&read("ca.crl")).unwrap();
+    let mut chain = CertChain::from_der(&read("leaf.der")).unwrap();
+    chain.push_der(&read("ca.der")).unwrap();
+    let root = CertChain::from_der(&read("root.der")).unwrap();
+    (Trust::anchors_with_crl(root, crl).unwrap(), chain)
 }
 
 /// The pathological nameConstraints chain of `nc_worst`: (anchor, leaf).

@@ -7,6 +7,7 @@
 #[path = "../mbedtls-verify/tests/common/mod.rs"]
 mod common;
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use common::{Ca, connect, key, key_copy, leaf_with, root};
@@ -987,4 +988,152 @@ fn crl_rules() {
         Err(Rule::CrlProfile)
     );
     assert_eq!(check_crl(Rules::empty(), b"not a CRL"), Ok(()));
+}
+
+/// The CRL rules' verdicts are read once, when the trust store is built: a CRL that
+/// breaks a rule is still reported on every verification, at the depth of the CA that
+/// issued it and with the same rule, offline and in TLS, through clones of the trust.
+#[test]
+fn crl_violations_are_reported_after_the_cache() {
+    use mbedtls_verify::issue::CrlBuilder;
+    use mbedtls_verify::x509::Crl;
+    let root = root("Cached CRL Root");
+    let ca = common::sub_ca(&root, "Cached CRL CA");
+    let client = common::client_leaf(&ca, "client-1", vec![]);
+    let peer = common::chain(&client.cert, &[&ca]);
+    let numbered = |ca: &Ca| {
+        CrlBuilder::new(ca.cert(), &ca.key)
+            .number(1)
+            .to_der()
+            .unwrap()
+    };
+    let unnumbered = |ca: &Ca| CrlBuilder::new(ca.cert(), &ca.key).to_der().unwrap();
+    let trust = |crls: [Vec<u8>; 2]| {
+        let mut crl = Crl::parse(&crls[0]).unwrap();
+        crl.push(&crls[1]).unwrap();
+        Trust::anchors_with_crl(root.cert.clone(), crl).unwrap()
+    };
+    let verify = |trust: &Trust, profile: Profile| {
+        Verifier::new(trust.clone())
+            .with_profile(SecurityProfile::DEFAULT.with_rules(profile))
+            .verify(&peer)
+            .map(|_| ())
+            .map_err(|e| e.reasons)
+    };
+    let violation = |depth, rule| Err(vec![Reason::Profile { depth, rule }]);
+
+    // The issuing CA's CRL has no cRLNumber: depth 1, every time.
+    let ca_bad = trust([numbered(&root), unnumbered(&ca)]);
+    for _ in 0..3 {
+        assert_eq!(
+            verify(&ca_bad, Profile::Rfc5280Strict),
+            violation(1, Rule::CrlNumber)
+        );
+    }
+    assert_eq!(
+        verify(&ca_bad, Profile::Custom(Rules::CRL_PROFILE)),
+        Ok(()),
+        "the same cached CRLs judged under other rules"
+    );
+    assert_eq!(verify(&ca_bad, Profile::PrivateFleet), Ok(()));
+    // The root's: depth 2 (reported first: mbedTLS shows the top first).
+    let root_bad = trust([unnumbered(&root), numbered(&ca)]);
+    assert_eq!(
+        verify(&root_bad, Profile::Rfc5280Strict),
+        violation(2, Rule::CrlNumber)
+    );
+    let both_bad = trust([unnumbered(&root), unnumbered(&ca)]);
+    assert_eq!(
+        verify(&both_bad, Profile::Rfc5280Strict),
+        violation(2, Rule::CrlNumber)
+    );
+    assert_eq!(
+        verify(
+            &trust([numbered(&root), numbered(&ca)]),
+            Profile::Rfc5280Strict
+        ),
+        Ok(())
+    );
+
+    // A TLS server whose configuration holds the trust: every connection.
+    let server_leaf = common::server_leaf(&root, "device.example.com");
+    let server = ServerConfig::builder()
+        .identity(Identity::new(server_leaf.cert.clone(), key_copy(&server_leaf.key)).unwrap())
+        .trust(ca_bad.clone())
+        .client_auth(ClientAuth::Required)
+        .profile(SecurityProfile::DEFAULT.with_rules(Profile::Rfc5280Strict))
+        .build()
+        .unwrap();
+    let client = ClientConfig::builder()
+        .identity(Identity::new(peer.clone(), key_copy(&client.key)).unwrap())
+        .trust(Trust::anchors(root.cert.clone()).unwrap())
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let (_, _, _, rs) = connect(&server, &client, "device.example.com");
+        match rs {
+            Err(mbedtls_verify::Error::Verify(v)) => assert_eq!(
+                v.reasons,
+                vec![Reason::Profile {
+                    depth: 1,
+                    rule: Rule::CrlNumber
+                }]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// The verify trampoline's one pass over a certificate's extensions gives what the
+/// separate readings give (profile verdict, basicConstraints, nameConstraints presence)
+/// on every certificate file of the repository, in every role, under every profile.
+/// (Debug builds also check this on every certificate of every verification.)
+#[test]
+fn one_pass_equals_the_separate_readings_on_the_repository_certificates() {
+    use mbedtls_verify::profile::path_reading;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = [
+        "examples/esp32-common/credentials/host/device-17.crt",
+        "examples/esp32-common/credentials/host/laptop-3.crt",
+        "examples/esp32-common/credentials/host/root-ca.pem",
+        "examples/esp32-common/credentials/issuing-ca.der",
+        "examples/esp32-common/credentials/root-ca.der",
+        "examples/esp32-common/credentials/sample/device-17.der",
+        "examples/esp32-common/credentials/sample/foreign-device.der",
+        "examples/esp32-common/credentials/sample/laptop-3.der",
+        "examples/esp32-common/credentials/server.der",
+        "fuzz/fixtures/ca.crt",
+        "fuzz/fixtures/client.crt",
+        "fuzz/fixtures/int.crt",
+        "fuzz/fixtures/server.crt",
+    ];
+    let profiles = [
+        Profile::PrivateFleet,
+        Profile::Rfc5280Strict,
+        Profile::WebPkiClient,
+        Profile::Custom(Rules::empty()),
+        Profile::Custom(Rules::all()),
+    ];
+    let mut compared = 0;
+    for f in files {
+        let data = std::fs::read(root.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let chain = CertChain::from_pem(&data)
+            .or_else(|_| CertChain::from_der(&data))
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
+        for c in &chain {
+            for p in profiles {
+                for (leaf, anchor) in [(true, false), (false, false), (false, true), (true, true)] {
+                    for ca in [false, true] {
+                        assert_eq!(
+                            path_reading(p, &c, leaf, anchor, ca, true),
+                            path_reading(p, &c, leaf, anchor, ca, false),
+                            "{f} {p:?} leaf={leaf} anchor={anchor} ca={ca}"
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared >= 13 * 40, "{compared}");
 }

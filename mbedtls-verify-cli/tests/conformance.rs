@@ -407,3 +407,53 @@ fn profiles_are_ordered_on_every_limbo_certificate() {
     }
     assert!(checked > 300, "{checked} certificates");
 }
+
+/// The verify trampoline's one pass over a certificate's extensions gives what the
+/// separate readings give (the profile's verdict, basicConstraints, nameConstraints
+/// presence) on every certificate of the limbo file, in every role, under every profile.
+#[test]
+fn one_pass_equals_the_separate_readings_on_every_limbo_certificate() {
+    use mbedtls_verify::profile::{Profile, Rules, path_reading};
+    use mbedtls_verify::x509::CertChain;
+    let path = std::env::var_os(DATA_ENV).map_or_else(|| manifest_path(DATA), PathBuf::from);
+    let Ok(data) = std::fs::read_to_string(&path) else {
+        println!("no x509-limbo data at {}: skipped", path.display());
+        return;
+    };
+    let limbo: Limbo = serde_json::from_str(&data).expect("parsing the x509-limbo file");
+    let profiles = [
+        Profile::PrivateFleet,
+        Profile::Rfc5280Strict,
+        Profile::WebPkiClient,
+        Profile::Custom(Rules::empty()),
+        Profile::Custom(Rules::all()),
+    ];
+    let mut checked = 0;
+    for t in &limbo.testcases {
+        let pems = t
+            .trusted_certs
+            .iter()
+            .chain(&t.untrusted_intermediates)
+            .chain(std::iter::once(&t.peer_certificate));
+        for pem in pems {
+            let Ok(chain) = CertChain::from_pem(pem.as_bytes()) else {
+                continue;
+            };
+            let c = chain.first().unwrap();
+            for p in profiles {
+                for (leaf, anchor) in [(true, false), (false, false), (false, true), (true, true)] {
+                    for ca in [false, true] {
+                        assert_eq!(
+                            path_reading(p, &c, leaf, anchor, ca, true),
+                            path_reading(p, &c, leaf, anchor, ca, false),
+                            "{}: {p:?} leaf={leaf} anchor={anchor} ca={ca}",
+                            t.id
+                        );
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "{checked} certificates");
+}

@@ -3,12 +3,14 @@
 //! minimum RSA size ([`SecurityProfile`]); and the structural rules every certificate of
 //! a built path must meet ([`Profile`], [`Rule`]).
 
+use alloc::vec::Vec;
+
 use crate::der::{DerError, Oid, Reader, oid, tag};
 pub use crate::rules::{Rule, Rules};
 use crate::sys;
 use crate::x509::{
-    AttributeKind, BasicConstraints, CertRef, Extension, Extensions, IpAddress, PublicKeyAlgorithm,
-    SubjectAltName,
+    AttributeKind, BasicConstraints, CertRef, Crl, Extension, Extensions, IpAddress, Presence,
+    PublicKeyAlgorithm, SubjectAltName, quick_find_extension,
 };
 
 bitflags::bitflags! {
@@ -209,6 +211,24 @@ pub fn check_crl(rules: Rules, crl: &[u8]) -> Result<(), Rule> {
     if !rules.intersects(Rules::CRL_NUMBER | Rules::CRL_PROFILE) {
         return Ok(());
     }
+    crl_facts(crl).judge(rules)
+}
+
+/// What the CRL rules need to know of one CRL, whatever the rules: read once, judged
+/// under any [`Rules`] by [`judge`](Self::judge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CrlFacts {
+    /// The CRL reads strictly.
+    readable: bool,
+    /// cRLNumber present, non-critical, non-negative, at most 20 octets.
+    number_ok: bool,
+    /// v2, nextUpdate, AKI with a keyIdentifier and non-critical, inner = outer
+    /// signature algorithm, a non-empty issuer.
+    profile_ok: bool,
+}
+
+/// Read what the CRL rules need of one CRL (its DER).
+fn crl_facts(crl: &[u8]) -> CrlFacts {
     #[derive(Default)]
     struct Found {
         number: Option<bool>,
@@ -272,16 +292,127 @@ pub fn check_crl(rules: Rules, crl: &[u8]) -> Result<(), Rule> {
         tbs.finish()?;
         Ok(f)
     };
-    let Ok(f) = read() else {
-        return fail(rules, Rule::CrlProfile);
-    };
-    if f.number != Some(true) {
-        fail(rules, Rule::CrlNumber)?;
+    match read() {
+        Ok(f) => CrlFacts {
+            readable: true,
+            number_ok: f.number == Some(true),
+            profile_ok: f.v2
+                && f.same_alg
+                && !f.issuer_empty
+                && f.next_update
+                && f.aki == Some(true),
+        },
+        Err(_) => CrlFacts {
+            readable: false,
+            number_ok: false,
+            profile_ok: false,
+        },
     }
-    if !f.v2 || !f.same_alg || f.issuer_empty || !f.next_update || f.aki != Some(true) {
-        fail(rules, Rule::CrlProfile)?;
+}
+
+impl CrlFacts {
+    /// The first rule of `rules` these facts break, in [`check_crl`]'s order: an
+    /// unreadable CRL breaks `CrlProfile` only; else `CrlNumber`, then `CrlProfile`.
+    fn judge(self, rules: Rules) -> Result<(), Rule> {
+        if !self.readable {
+            return fail(rules, Rule::CrlProfile);
+        }
+        if !self.number_ok {
+            fail(rules, Rule::CrlNumber)?;
+        }
+        if !self.profile_ok {
+            fail(rules, Rule::CrlProfile)?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Whether no rules can fail on this CRL.
+    #[cfg_attr(not(mbedtls_crl), allow(dead_code))]
+    fn clean(self) -> bool {
+        self.readable && self.number_ok && self.profile_ok
+    }
+}
+
+/// The CRL rules' verdicts on a trust store's CRLs, computed once when the trust store
+/// is built (its CRLs never change afterwards), so that a verification only looks them
+/// up: [`violation`](Self::violation) gives exactly what reading each CRL issued by the
+/// CA with [`check_crl`] would give.
+///
+/// Only the CRLs that break some rule are kept (with their issuer, in the list's order):
+/// a CRL that meets every rule can never be reported. If memory for that list cannot be
+/// had, the verdicts are not cached and every lookup reads the CRLs again ([`Self::Live`]),
+/// as before: never fail open.
+#[derive(Debug)]
+pub(crate) enum CrlVerdicts {
+    /// The CRLs that break some rule: (issuer Name DER, facts), in the list's order.
+    Cached(Vec<(Vec<u8>, CrlFacts)>),
+    /// Not cached: read the CRLs on every lookup.
+    Live,
+}
+
+impl CrlVerdicts {
+    /// Read every CRL of `crl` once.
+    #[cfg_attr(not(mbedtls_crl), allow(dead_code))]
+    pub(crate) fn of(crl: &Crl) -> Self {
+        Self::cache(crl.ders()).unwrap_or(CrlVerdicts::Live)
+    }
+
+    /// `None` when memory ran out.
+    fn cache<'a>(ders: impl Iterator<Item = &'a [u8]>) -> Option<Self> {
+        let mut bad = Vec::new();
+        for der in ders {
+            // A CRL whose issuer cannot be found is never matched with a CA.
+            let Some(issuer) = crl_issuer(der) else {
+                continue;
+            };
+            let facts = crl_facts(der);
+            if facts.clean() {
+                continue;
+            }
+            let mut owned = Vec::new();
+            owned.try_reserve_exact(issuer.len()).ok()?;
+            owned.extend_from_slice(issuer);
+            bad.try_reserve(1).ok()?;
+            bad.push((owned, facts));
+        }
+        Some(CrlVerdicts::Cached(bad))
+    }
+
+    /// The first rule of `rules` broken by a CRL of `crl` (the list these verdicts were
+    /// built from) whose issuer is `subject` (a Name's DER), in the list's order.
+    pub(crate) fn violation(&self, crl: &Crl, rules: Rules, subject: &[u8]) -> Option<Rule> {
+        match self {
+            CrlVerdicts::Cached(_) => self.cached_violation(rules, subject),
+            CrlVerdicts::Live => read_crl_violation(crl.ders(), rules, subject),
+        }
+    }
+
+    /// The lookup of [`violation`](Self::violation) (`None` for [`Self::Live`]).
+    fn cached_violation(&self, rules: Rules, subject: &[u8]) -> Option<Rule> {
+        let CrlVerdicts::Cached(bad) = self else {
+            return None;
+        };
+        if !rules.intersects(Rules::CRL_NUMBER | Rules::CRL_PROFILE) {
+            return None;
+        }
+        bad.iter()
+            .filter(|(issuer, _)| issuer.as_slice() == subject)
+            .find_map(|(_, facts)| facts.judge(rules).err())
+    }
+}
+
+/// The CRL rules read from the CRLs themselves: the first rule of `rules` broken by a
+/// CRL of `ders` whose issuer is `subject` (what [`CrlVerdicts`] caches).
+fn read_crl_violation<'a>(
+    ders: impl Iterator<Item = &'a [u8]>,
+    rules: Rules,
+    subject: &[u8],
+) -> Option<Rule> {
+    if !rules.intersects(Rules::CRL_NUMBER | Rules::CRL_PROFILE) {
+        return None;
+    }
+    ders.filter(|der| crl_issuer(der) == Some(subject))
+        .find_map(|der| check_crl(rules, der).err())
 }
 
 /// What one pass over a certificate's extensions found.
@@ -328,27 +459,196 @@ fn check_certificate(
     leaf: bool,
     anchor: bool,
 ) -> Result<(), Rule> {
-    if rules.is_empty() {
-        return Ok(());
+    read_certificate(rules, cert, leaf, anchor, false).profile
+}
+
+/// What the verify trampoline needs of one certificate of the path, from one strict
+/// pass over its extensions (see [`read_path_certificate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PathCertificate {
+    /// The profile's verdict: exactly [`Profile::check`]'s.
+    pub(crate) profile: Result<(), Rule>,
+    /// Exactly [`CertRef::basic_constraints`] (only when asked for; else `Absent`).
+    pub(crate) basic_constraints: BasicConstraints,
+    /// Whether the certificate carries nameConstraints, and whether critical: the first
+    /// such extension as the quick walk ([`quick_find_extension`]) sees it, or, where the
+    /// walk cannot tell, the first one the strict reader reads before any error.
+    pub(crate) name_constraints: Option<bool>,
+}
+
+/// One pass over a certificate's extensions that yields the profile's verdict, its
+/// basicConstraints (when `basic_constraints`) and its nameConstraints presence, each
+/// equal to what the separate readings give ([`Profile::check`],
+/// [`CertRef::basic_constraints`], the quick walk). Allocates nothing.
+pub(crate) fn read_path_certificate(
+    profile: Profile,
+    cert: &CertRef<'_>,
+    leaf: bool,
+    anchor: bool,
+    basic_constraints: bool,
+) -> PathCertificate {
+    let rules = profile.rules();
+    if rules.is_empty() && !basic_constraints {
+        // Nothing needs the strict reader: the quick walk alone (it is cheaper).
+        return PathCertificate {
+            profile: Ok(()),
+            basic_constraints: BasicConstraints::Absent,
+            name_constraints: quick_name_constraints(cert, None),
+        };
     }
-    if rules.contains(Rules::SERIAL_NUMBER) && !serial_ok(cert.serial()) {
-        return Err(Rule::SerialNumber);
+    let mut read = read_certificate(rules, cert, leaf, anchor, true);
+    if !basic_constraints {
+        read.basic_constraints = BasicConstraints::Absent;
     }
+    read
+}
+
+/// Test entry (not a stable API): what the verify trampoline reads of one certificate
+/// of a path — the profile's verdict, basicConstraints (`Absent` unless `ca`) and
+/// nameConstraints presence (`Some(critical)`) — by its one pass (`one_pass`) or by the
+/// separate readings that pass replaces ([`Profile::check`],
+/// [`CertRef::basic_constraints`], the quick walk), so tests can compare the two on
+/// many certificates.
+#[doc(hidden)]
+pub fn path_reading(
+    profile: Profile,
+    cert: &CertRef<'_>,
+    leaf: bool,
+    anchor: bool,
+    ca: bool,
+    one_pass: bool,
+) -> (Result<(), Rule>, BasicConstraints, Option<bool>) {
+    if one_pass {
+        let r = read_path_certificate(profile, cert, leaf, anchor, ca);
+        return (r.profile, r.basic_constraints, r.name_constraints);
+    }
+    let nc = match quick_find_extension(
+        cert.part(sys::MV_PART_V3_EXT),
+        oid::NAME_CONSTRAINTS.as_bytes(),
+    ) {
+        Presence::Absent => None,
+        Presence::Present { critical } => Some(critical),
+        Presence::Unknown => cert
+            .extensions()
+            .flatten()
+            .find(|e| e.oid == oid::NAME_CONSTRAINTS)
+            .map(|e| e.critical),
+    };
+    let bc = if ca {
+        cert.basic_constraints()
+    } else {
+        BasicConstraints::Absent
+    };
+    (profile.check(cert, leaf, anchor), bc, nc)
+}
+
+/// nameConstraints presence by the quick walk; where it cannot tell, `strict` (the strict
+/// reader's first one before any error), read here unless given.
+fn quick_name_constraints(cert: &CertRef<'_>, strict: Option<Option<bool>>) -> Option<bool> {
+    match quick_find_extension(
+        cert.part(sys::MV_PART_V3_EXT),
+        oid::NAME_CONSTRAINTS.as_bytes(),
+    ) {
+        Presence::Absent => None,
+        Presence::Present { critical } => Some(critical),
+        Presence::Unknown => strict.unwrap_or_else(|| {
+            cert.extensions()
+                .map_while(Result::ok)
+                .find(|e| e.oid == oid::NAME_CONSTRAINTS)
+                .map(|e| e.critical)
+        }),
+    }
+}
+
+/// The profile's verdict and, when `whole`, what the trampoline also needs (reading the
+/// whole list even after the verdict is known). Without `whole` the reading stops where
+/// the verdict is known, and the other fields are not meaningful.
+fn read_certificate(
+    rules: Rules,
+    cert: &CertRef<'_>,
+    leaf: bool,
+    anchor: bool,
+    whole: bool,
+) -> PathCertificate {
+    let mut verdict = if rules.is_empty() {
+        Some(Ok(()))
+    } else if rules.contains(Rules::SERIAL_NUMBER) && !serial_ok(cert.serial()) {
+        Some(Err(Rule::SerialNumber))
+    } else {
+        None
+    };
     let dns = rules.contains(Rules::DNS_NAME_SYNTAX);
     let mut seen = Seen::default();
     // A malformed extension fails `WellFormedExtensions`; without that rule the other
     // rules still judge what could be read (a malformed list ends the reading).
     let mut malformed = false;
-    for ext in cert.extensions() {
-        let Ok(ext) = ext else {
-            malformed = true;
-            break;
-        };
-        malformed |= read_known(&ext, &mut seen).is_err();
-        if let Some(Bad::Dns) = seen_dns_failure(&ext, dns) {
-            return Err(Rule::DnsNameSyntax);
+    // For the trampoline: the list's errors, basicConstraints, nameConstraints.
+    let mut list_error = false;
+    let mut bc: Option<&[u8]> = None;
+    let mut bc_duplicate = false;
+    let mut nc: Option<bool> = None;
+    if whole || verdict.is_none() {
+        for ext in cert.extensions() {
+            let Ok(ext) = ext else {
+                list_error = true;
+                malformed = true;
+                break;
+            };
+            let known = known_index(ext.oid.as_bytes());
+            if whole {
+                match known {
+                    Some(KNOWN_BASIC_CONSTRAINTS) => {
+                        bc_duplicate |= bc.is_some();
+                        bc = Some(ext.value);
+                    }
+                    Some(KNOWN_NAME_CONSTRAINTS) if nc.is_none() => nc = Some(ext.critical),
+                    _ => {}
+                }
+            }
+            if verdict.is_some() {
+                if whole {
+                    continue;
+                }
+                break;
+            }
+            malformed |= read_known_at(known, &ext, &mut seen).is_err();
+            if let Some(Bad::Dns) = seen_dns_failure(&ext, dns) {
+                verdict = Some(Err(Rule::DnsNameSyntax));
+            }
         }
     }
+    let profile = match verdict {
+        Some(v) => v,
+        None => judge_certificate(rules, cert, leaf, anchor, &seen, malformed),
+    };
+    let basic_constraints = match (list_error || bc_duplicate, bc) {
+        (true, _) => BasicConstraints::Malformed,
+        (false, Some(value)) => BasicConstraints::from_extension_value(value),
+        (false, None) => BasicConstraints::Absent,
+    };
+    // A list the strict reader reads to its end, the quick walk reads the same way (it
+    // checks less), so its answer is the strict one; only a list with an error needs it.
+    let name_constraints = if list_error {
+        quick_name_constraints(cert, Some(nc))
+    } else {
+        nc
+    };
+    PathCertificate {
+        profile,
+        basic_constraints,
+        name_constraints,
+    }
+}
+
+/// The rules on what the reading of the extensions found.
+fn judge_certificate(
+    rules: Rules,
+    cert: &CertRef<'_>,
+    leaf: bool,
+    anchor: bool,
+    seen: &Seen<'_>,
+    malformed: bool,
+) -> Result<(), Rule> {
     if malformed {
         fail(rules, Rule::WellFormedExtensions)?;
     }
@@ -526,7 +826,9 @@ fn cn_among_sans(cert: &CertRef<'_>) -> bool {
     })
 }
 
-/// Known extensions, in the order of their bit in `Seen::known`.
+/// Known extensions, in the order of their bit in `Seen::known`: the table
+/// [`known_index`] encodes (its unit test checks them against each other).
+#[cfg(test)]
 const KNOWN: [Oid<'static>; 12] = [
     oid::AUTHORITY_KEY_IDENTIFIER,
     oid::SUBJECT_KEY_IDENTIFIER,
@@ -542,9 +844,47 @@ const KNOWN: [Oid<'static>; 12] = [
     oid::INHIBIT_ANY_POLICY,
 ];
 
+/// The index in `KNOWN` of an extension's OID (its DER contents): the certificate
+/// extensions of RFC 5280 are `2.5.29.n` (`55 1D n`), so one byte decides, without a
+/// comparison per entry (equal to `KNOWN.iter().position(..)`; a unit test checks).
+fn known_index(oid: &[u8]) -> Option<usize> {
+    match oid {
+        [0x55, 0x1D, n] => match n {
+            0x23 => Some(0),
+            0x0E => Some(1),
+            0x0F => Some(2),
+            0x13 => Some(KNOWN_BASIC_CONSTRAINTS),
+            0x11 => Some(4),
+            0x12 => Some(5),
+            0x25 => Some(6),
+            0x1E => Some(KNOWN_NAME_CONSTRAINTS),
+            0x20 => Some(9),
+            0x24 => Some(10),
+            0x36 => Some(11),
+            _ => None,
+        },
+        [0x2B, ..] if oid == oid::AUTHORITY_INFO_ACCESS.as_bytes() => Some(7),
+        _ => None,
+    }
+}
+
+/// `KNOWN`'s index of basicConstraints.
+const KNOWN_BASIC_CONSTRAINTS: usize = 3;
+/// `KNOWN`'s index of nameConstraints.
+const KNOWN_NAME_CONSTRAINTS: usize = 8;
+
 /// Read one extension if it is a known one, strictly; record what the rules need.
 fn read_known<'a>(ext: &Extension<'a>, seen: &mut Seen<'a>) -> Result<(), DerError> {
-    let Some(i) = KNOWN.iter().position(|k| *k == ext.oid) else {
+    read_known_at(known_index(ext.oid.as_bytes()), ext, seen)
+}
+
+/// [`read_known`] with the extension's index in `KNOWN` already found.
+fn read_known_at<'a>(
+    known: Option<usize>,
+    ext: &Extension<'a>,
+    seen: &mut Seen<'a>,
+) -> Result<(), DerError> {
+    let Some(i) = known else {
         return Ok(());
     };
     if seen.known & (1 << i) != 0 {
@@ -755,6 +1095,283 @@ mod tests {
         assert!(!preferred_dns_name(&[b'a'; 64], false), "label of 64");
         assert!(preferred_dns_name(&[b'a'; 63], false));
         assert!(!preferred_dns_name("é.example".as_bytes(), false));
+    }
+
+    #[test]
+    fn known_indices() {
+        assert_eq!(KNOWN[KNOWN_BASIC_CONSTRAINTS], oid::BASIC_CONSTRAINTS);
+        assert_eq!(KNOWN[KNOWN_NAME_CONSTRAINTS], oid::NAME_CONSTRAINTS);
+        let position = |o: &[u8]| KNOWN.iter().position(|k| k.as_bytes() == o);
+        for (i, k) in KNOWN.iter().enumerate() {
+            assert_eq!(known_index(k.as_bytes()), Some(i), "{k}");
+        }
+        let mut others = alloc::vec![
+            oid::CRL_NUMBER.as_bytes().to_vec(),
+            oid::KP_SERVER_AUTH.as_bytes().to_vec(),
+            alloc::vec![0x2B, 6, 1, 5, 5, 7, 1, 2],
+            alloc::vec![0x55, 0x1D],
+            alloc::vec![0x55, 0x1D, 0x13, 0x00],
+            alloc::vec![],
+        ];
+        others.extend((0..=255u8).map(|n| alloc::vec![0x55, 0x1D, n]));
+        others.extend((0..=255u8).map(|n| alloc::vec![0x2B, 6, 1, 5, 5, 7, 1, n]));
+        for o in &others {
+            assert_eq!(known_index(o), position(o), "{o:02x?}");
+        }
+    }
+
+    /// A small xorshift generator (deterministic mutations).
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
+    const ALL_PROFILES: [Profile; 6] = [
+        Profile::PrivateFleet,
+        Profile::Rfc5280Strict,
+        Profile::WebPkiClient,
+        Profile::Custom(Rules::empty()),
+        Profile::Custom(Rules::all()),
+        Profile::Custom(Rules::DNS_NAME_SYNTAX.union(Rules::AKI_PRESENT)),
+    ];
+
+    /// Every reading the trampoline makes of `cert`, one pass against the separate
+    /// readings; returns how many were compared.
+    fn compare_readings(cert: &CertRef<'_>) -> usize {
+        let mut n = 0;
+        for p in ALL_PROFILES {
+            for (leaf, anchor) in [(true, false), (false, false), (false, true), (true, true)] {
+                for ca in [false, true] {
+                    assert_eq!(
+                        path_reading(p, cert, leaf, anchor, ca, true),
+                        path_reading(p, cert, leaf, anchor, ca, false),
+                        "{p:?} leaf={leaf} anchor={anchor} ca={ca} {:02x?}",
+                        cert.der()
+                    );
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    /// The trampoline's one pass over a certificate's extensions gives exactly what the
+    /// profile check, the strict basicConstraints reading and the nameConstraints quick
+    /// walk give separately: on certificates made to break the rules, and on thousands
+    /// of mutations of their extensions that mbedTLS still parses.
+    #[cfg(feature = "std")]
+    #[test]
+    fn one_pass_equals_the_separate_readings() {
+        use crate::issue::{CertificateBuilder, San};
+        use crate::pk::{KeyType, PrivateKey};
+        use crate::x509::{CertChain, ExtendedKeyUsage};
+        use alloc::vec;
+        use alloc::vec::Vec;
+
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let root = CertificateBuilder::new("CN=Root").ca(None);
+        let root_der = root.self_signed_der(&key).unwrap();
+        let root_chain = CertChain::from_der(&root_der).unwrap();
+        let issuer = root_chain.first().unwrap();
+        let signed = |b: CertificateBuilder| b.signed_by_der(&key, issuer, &key).unwrap();
+        let dns = |d: &str| San::Dns(d.into());
+        let fixtures: Vec<Vec<u8>> = vec![
+            root_der.clone(),
+            signed(
+                CertificateBuilder::new("CN=leaf")
+                    .san(dns("device.example"))
+                    .extended_key_usage(&[ExtendedKeyUsage::ServerAuth]),
+            ),
+            signed(
+                CertificateBuilder::new("CN=CA")
+                    .ca(Some(0))
+                    .name_constraints(true, &[dns("example.com")], &[dns("bad.example.com")]),
+            ),
+            signed(
+                CertificateBuilder::new("CN=CA non-critical NC")
+                    .ca(None)
+                    .name_constraints(false, &[dns("example.com")], &[]),
+            ),
+            signed(CertificateBuilder::new("CN=leaf with NC").raw_extension(
+                "2.5.29.30",
+                false,
+                vec![0x30, 0x06, 0xA0, 0x04, 0x30, 0x02, 0x82, 0x00],
+            )),
+            signed(
+                CertificateBuilder::new("CN=bare CA")
+                    .ca(None)
+                    .key_identifiers(false),
+            ),
+            signed(CertificateBuilder::new("CN=bad name").san(dns("bad_name.example"))),
+            signed(CertificateBuilder::new("CN=forged CA").raw_extension(
+                "2.5.29.19",
+                true,
+                vec![0x30, 0x03, 0x02, 0x01, 0x05],
+            )),
+            signed(
+                CertificateBuilder::new("CN=odd AKI")
+                    .key_identifiers(false)
+                    .raw_extension("2.5.29.35", true, vec![0x30, 0x03, 0x80, 0x01, 0x01]),
+            ),
+            signed(
+                CertificateBuilder::new("CN=policy CA")
+                    .ca(None)
+                    .raw_extension("2.5.29.36", false, vec![0x30, 0x03, 0x80, 0x01, 0x00]),
+            ),
+            signed(CertificateBuilder::new("CN=unknown ext").raw_extension(
+                "1.2.3.4",
+                false,
+                vec![0x30, 0x03, 0x01, 0x01, 0x00],
+            )),
+        ];
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
+        let (mut certificates, mut readings, mut refused) = (0, 0, 0);
+        for (i, der) in fixtures.iter().enumerate() {
+            let chain = CertChain::from_der(der).unwrap_or_else(|e| panic!("fixture {i}: {e}"));
+            let c = chain.first().unwrap();
+            readings += compare_readings(&c);
+            certificates += 1;
+            // Where the extensions lie in the DER.
+            let ext = c.part(sys::MV_PART_V3_EXT);
+            let start = ext.as_ptr() as usize - c.der().as_ptr() as usize;
+            assert!(!ext.is_empty() && start + ext.len() <= der.len());
+            for _ in 0..400 {
+                let mut m = der.clone();
+                for _ in 0..=(next() % 3) {
+                    let i = start + (next() as usize) % ext.len();
+                    m[i] = match next() % 4 {
+                        // Flip criticality, change lengths and tags, or anything.
+                        0 => 0xFF,
+                        1 => m[i] ^ 1,
+                        _ => next() as u8,
+                    };
+                }
+                if let Ok(chain) = CertChain::from_der(&m) {
+                    let c = chain.first().unwrap();
+                    readings += compare_readings(&c);
+                    certificates += 1;
+                    // Lists the strict reader refuses (where the quick walk is asked).
+                    refused += usize::from(c.extensions().any(|e| e.is_err()));
+                }
+            }
+        }
+        assert!(certificates > 1000, "{certificates} certificates");
+        assert!(readings >= certificates * 48, "{readings}");
+        assert!(
+            refused > 50,
+            "{refused} of {certificates} with a refused list"
+        );
+    }
+
+    /// The cached CRL verdicts give what reading the CRLs gives, for every subject and
+    /// every combination of the CRL rules, on made CRLs and on mutations of them.
+    #[cfg(feature = "std")]
+    #[test]
+    fn cached_crl_verdicts_equal_reading_the_crls() {
+        use crate::issue::{CertificateBuilder, CrlBuilder};
+        use crate::pk::{KeyType, PrivateKey};
+        use alloc::vec::Vec;
+
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let ca = CertificateBuilder::new("CN=CRL CA")
+            .ca(None)
+            .self_signed(&key)
+            .unwrap();
+        let bare = CertificateBuilder::new("CN=CRL CA without SKI")
+            .ca(None)
+            .key_identifiers(false)
+            .self_signed(&key)
+            .unwrap();
+        let (ca, bare) = (ca.first().unwrap(), bare.first().unwrap());
+        let made: Vec<Vec<u8>> = [
+            CrlBuilder::new(ca, &key).number(3).to_der().unwrap(),
+            CrlBuilder::new(ca, &key).to_der().unwrap(),
+            CrlBuilder::new(bare, &key).number(1).to_der().unwrap(),
+            CrlBuilder::new(bare, &key).to_der().unwrap(),
+        ]
+        .into();
+        let subjects = [
+            ca.part(sys::MV_PART_SUBJECT),
+            bare.part(sys::MV_PART_SUBJECT),
+            &[0x30, 0x00][..],
+        ];
+        let rule_sets = [
+            Rules::empty(),
+            Rules::CRL_NUMBER,
+            Rules::CRL_PROFILE,
+            Rules::CRL_NUMBER | Rules::CRL_PROFILE,
+            Profile::Rfc5280Strict.rules(),
+            Rules::all(),
+        ];
+        let compare = |ders: &[Vec<u8>]| -> usize {
+            let verdicts = CrlVerdicts::cache(ders.iter().map(Vec::as_slice)).unwrap();
+            let mut n = 0;
+            for subject in subjects {
+                for rules in rule_sets {
+                    let read = read_crl_violation(ders.iter().map(Vec::as_slice), rules, subject);
+                    assert_eq!(verdicts.cached_violation(rules, subject), read, "{rules:?}");
+                    n += usize::from(read.is_some());
+                }
+            }
+            n
+        };
+        // Every order of the made CRLs (the first broken one is reported).
+        let mut violations = compare(&made);
+        let mut reversed = made.clone();
+        reversed.reverse();
+        violations += compare(&reversed);
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
+        for _ in 0..3000 {
+            let mut list = made.clone();
+            let which = (next() as usize) % list.len();
+            let m = &mut list[which];
+            for _ in 0..=(next() % 2) {
+                let i = (next() as usize) % m.len();
+                m[i] = next() as u8;
+            }
+            if next() % 8 == 0 {
+                m.truncate((next() as usize) % m.len());
+            }
+            violations += compare(&list);
+        }
+        assert!(violations > 1000, "{violations}");
+    }
+
+    /// Through the trust store: the cached verdicts and the fallback that reads the CRLs
+    /// on every lookup (used when the cache cannot be built) agree.
+    #[cfg(all(feature = "std", mbedtls_crl))]
+    #[test]
+    fn crl_verdicts_cached_or_live() {
+        use crate::issue::{CertificateBuilder, CrlBuilder};
+        use crate::pk::{KeyType, PrivateKey};
+        use crate::x509::Crl;
+
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let ca = CertificateBuilder::new("CN=CRL CA")
+            .ca(None)
+            .self_signed(&key)
+            .unwrap();
+        let ca = ca.first().unwrap();
+        let mut crl = Crl::parse(&CrlBuilder::new(ca, &key).number(1).to_der().unwrap()).unwrap();
+        crl.push(&CrlBuilder::new(ca, &key).to_der().unwrap())
+            .unwrap();
+        let cached = CrlVerdicts::of(&crl);
+        assert!(matches!(&cached, CrlVerdicts::Cached(bad) if bad.len() == 1));
+        let subject = ca.part(sys::MV_PART_SUBJECT);
+        for rules in [Rules::CRL_NUMBER, Rules::CRL_PROFILE, Rules::all()] {
+            assert_eq!(
+                cached.violation(&crl, rules, subject),
+                CrlVerdicts::Live.violation(&crl, rules, subject)
+            );
+        }
+        assert_eq!(
+            cached.violation(&crl, Rules::all(), subject),
+            Some(Rule::CrlNumber)
+        );
     }
 
     #[test]

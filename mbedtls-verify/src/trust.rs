@@ -16,6 +16,7 @@ use core::fmt;
 use core::ptr::NonNull;
 
 use crate::error::{Error, Reason, Result};
+use crate::profile::{CrlVerdicts, Rule, Rules};
 use crate::sync::Arc;
 use crate::sys;
 use crate::x509::{CertChain, CertRef, Crl};
@@ -36,6 +37,8 @@ pub enum Trust {
 pub struct Anchors {
     pub(crate) cas: Arc<CertChain>,
     pub(crate) crl: Option<Arc<Crl>>,
+    /// The CRL rules' verdicts on `crl`, read once here (`crl` never changes).
+    crl_verdicts: Option<Arc<CrlVerdicts>>,
 }
 
 impl fmt::Debug for Anchors {
@@ -44,6 +47,28 @@ impl fmt::Debug for Anchors {
             .field("cas", &self.cas.len())
             .field("crl", &self.crl.is_some())
             .finish()
+    }
+}
+
+impl Anchors {
+    /// The first rule of `rules` ([`Rule::CrlNumber`], [`Rule::CrlProfile`]) broken by a
+    /// CRL of this trust store issued by `subject` (a Name's DER), as
+    /// [`crate::profile::check_crl`] judges it; a lookup of verdicts computed when the
+    /// trust store was built.
+    pub(crate) fn crl_violation(&self, rules: Rules, subject: &[u8]) -> Option<Rule> {
+        let crl = self.crl.as_ref()?;
+        let verdict = match &self.crl_verdicts {
+            Some(v) => v.violation(crl, rules, subject),
+            // Not built (cannot happen: set together with `crl`): read the CRLs now.
+            None => CrlVerdicts::Live.violation(crl, rules, subject),
+        };
+        // Debug builds (every test) check the lookup against reading the CRLs.
+        debug_assert_eq!(
+            verdict,
+            CrlVerdicts::Live.violation(crl, rules, subject),
+            "cached CRL verdicts disagree with the CRLs"
+        );
+        verdict
     }
 }
 
@@ -59,15 +84,19 @@ impl Trust {
         Ok(Trust::Anchors(Anchors {
             cas: Arc::new(cas),
             crl: None,
+            crl_verdicts: None,
         }))
     }
 
-    /// Trust these CAs and check revocation against `crl`.
+    /// Trust these CAs and check revocation against `crl`. The certificate profiles' CRL
+    /// rules ([`Rule::CrlNumber`], [`Rule::CrlProfile`]) are judged on `crl` here, once;
+    /// a verification only looks the verdicts up.
     #[cfg(mbedtls_crl)]
     #[cfg_attr(docsrs, doc(cfg(mbedtls_crl)))]
     pub fn anchors_with_crl(cas: CertChain, crl: Crl) -> Result<Self> {
         let mut t = Self::anchors(cas)?;
         if let Trust::Anchors(a) = &mut t {
+            a.crl_verdicts = Some(Arc::new(CrlVerdicts::of(&crl)));
             a.crl = Some(Arc::new(crl));
         }
         Ok(t)

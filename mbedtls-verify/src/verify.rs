@@ -31,16 +31,15 @@ use core::ffi::c_void;
 use core::fmt;
 use core::ptr::NonNull;
 
-use crate::der::oid;
 use crate::error::Reason;
 #[cfg(feature = "name-constraints")]
 use crate::name_constraints::{Budget, NameConstraintError, NameConstraints};
 use crate::policy::{AllowRule, ClientPolicy};
-use crate::profile::{Profile, Rule, Rules};
+use crate::profile::{Profile, Rule, Rules, read_path_certificate};
 use crate::sync::Arc;
 use crate::sys;
 use crate::trust::Trust;
-use crate::x509::{CertRef, IpAddress, Presence, SubjectAltName, quick_find_extension};
+use crate::x509::{CertRef, IpAddress, SubjectAltName};
 
 pub use crate::flags::VerifyFlags;
 
@@ -335,24 +334,15 @@ impl Scope {
     /// self-issued intermediate. A CA whose nameConstraints is malformed or uses a form
     /// this crate cannot enforce fails here, at its own turn (fail closed; with a
     /// critical extension the shim's parser already let it through for this check).
-    /// Returns whether `cert` (a CA) carries nameConstraints itself. Costs one
-    /// extension scan per CA when no CA is constrained; allocates only to describe a
-    /// failure.
-    fn check_name_constraints(&self, cert: CertRef<'_>, depth: u32) -> Result<bool, NcFailure> {
-        // Whether and how `cert` carries nameConstraints: the quick walk, and the strict
-        // reader only where the walk could not tell.
-        let own = match quick_find_extension(
-            cert.part(sys::MV_PART_V3_EXT),
-            oid::NAME_CONSTRAINTS.as_bytes(),
-        ) {
-            Presence::Absent => None,
-            Presence::Present { critical } => Some(critical),
-            Presence::Unknown => cert
-                .extensions()
-                .flatten()
-                .find(|e| e.oid == oid::NAME_CONSTRAINTS)
-                .map(|e| e.critical),
-        };
+    /// `own`: whether and how critically `cert` carries nameConstraints (from the one
+    /// pass over its extensions, [`read_path_certificate`]). Returns whether `cert` (a
+    /// CA) carries nameConstraints itself. Allocates only to describe a failure.
+    fn check_name_constraints(
+        &self,
+        cert: CertRef<'_>,
+        depth: u32,
+        own: Option<bool>,
+    ) -> Result<bool, NcFailure> {
         // The leaf's own constraints restrict nothing (RFC 5280 allows them only in CA
         // certificates). A non-critical one is skipped, as mbedTLS skips it; a critical
         // one mbedTLS would refuse to parse, and the shim let it through only for
@@ -421,6 +411,8 @@ impl Scope {
 
     /// The CRL rules of the profile, on the trust store's CRLs issued by `cert` (a CA of
     /// the path): a CA whose revocation data breaks them fails (fail closed).
+    /// The verdicts were computed once, when the trust store was built
+    /// ([`crate::trust::Anchors`]); this only looks them up.
     fn crl_violation(&self, cert: CertRef<'_>, depth: u32) -> Option<Rule> {
         let rules = self.profile.rules();
         if depth == 0 || !rules.intersects(Rules::CRL_NUMBER | Rules::CRL_PROFILE) {
@@ -429,12 +421,7 @@ impl Scope {
         let Trust::Anchors(a) = &self.trust else {
             return None;
         };
-        let subject = cert.part(sys::MV_PART_SUBJECT);
-        a.crl
-            .as_ref()?
-            .ders()
-            .filter(|der| crate::profile::crl_issuer(der) == Some(subject))
-            .find_map(|der| crate::profile::check_crl(rules, der).err())
+        a.crl_violation(rules, cert.part(sys::MV_PART_SUBJECT))
     }
 
     /// The body of the trampoline. Returns 0 or a fatal error code.
@@ -456,11 +443,22 @@ impl Scope {
                 .bits();
         }
 
+        // One pass over the certificate's extensions for everything below that reads
+        // them: basicConstraints, the profile, nameConstraints (checked in this order).
+        let anchor = matches!(role, Role::TrustAnchor | Role::TrustedLeaf);
+        let read = read_path_certificate(self.profile, &cert, depth == 0, anchor, depth > 0);
+        // Debug builds (every test) check it against the separate readings it
+        // replaces, on every certificate of every path.
+        debug_assert_eq!(
+            (read.profile, read.basic_constraints, read.name_constraints),
+            crate::profile::path_reading(self.profile, &cert, depth == 0, anchor, depth > 0, false),
+            "one pass over the extensions disagrees with the separate readings"
+        );
         // Strict basicConstraints for every issuer (mbedTLS 3.6.5 takes a malformed
         // `SEQUENCE { INTEGER n }` as cA=TRUE). v1 trust anchors have no extensions.
         if depth > 0 {
             let v1_anchor = role == Role::TrustAnchor && cert.version() < 3;
-            if !v1_anchor && !cert.basic_constraints().is_ca() {
+            if !v1_anchor && !read.basic_constraints.is_ca() {
                 self.reasons.push(Reason::NotACa { depth });
                 self.last_depth = None;
                 return sys::MV_ERR_UNVERIFIED;
@@ -468,16 +466,11 @@ impl Scope {
         }
         // The structural profile, on every certificate of the path (fatal below, after
         // the hook and the trace have seen it).
-        let violation = self
+        let violation = read
             .profile
-            .check(
-                &cert,
-                depth == 0,
-                matches!(role, Role::TrustAnchor | Role::TrustedLeaf),
-            )
             .err()
             .or_else(|| self.crl_violation(cert, depth));
-        let constrained = match self.check_name_constraints(cert, depth) {
+        let constrained = match self.check_name_constraints(cert, depth, read.name_constraints) {
             Ok(c) => c,
             Err(failure) => {
                 self.reasons.push(match failure {
