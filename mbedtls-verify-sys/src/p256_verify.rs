@@ -13,7 +13,8 @@
 //! differential tests (`tests/p256_verify.rs`, `fuzz/fuzz_targets/ecdsa_p256_verify.rs`)
 //! check against mbedTLS's own verify, kept as `mv_ecdsa_verify_mbedtls`
 //! (`shim/mv_ecdsa_alt.c`). A group that is not exactly the standard P-256 (curve id,
-//! parameters, `A` left unset as mbedTLS loads it) goes to that function unchanged.
+//! parameters, `A` left unset as mbedTLS loads it) goes to that function unchanged; with
+//! `p256-only`, where no mbedTLS code makes such a group, it fails closed instead.
 //!
 //! The C values are read through accessors (`shim/mv_ecdsa_alt.h`): nothing here depends on
 //! mbedTLS's struct layouts. A panic on the Rust side is caught (on unwinding builds) and
@@ -27,6 +28,8 @@ use p256::elliptic_curve::point::AffineCoordinates;
 use p256::elliptic_curve::scalar::FromUintUnchecked;
 use p256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
+#[cfg(feature = "p256-only")]
+use crate::MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE;
 use crate::{
     MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ERR_ECP_BAD_INPUT_DATA, MBEDTLS_ERR_ECP_INVALID_KEY,
     MBEDTLS_ERR_ECP_VERIFY_FAILED,
@@ -75,7 +78,8 @@ unsafe extern "C" {
     fn mv_mpi_be32(x: *const mbedtls_mpi, out: *mut u8) -> c_int;
     /// Test entry point (`shim/mv_ecdsa_alt.h`): builds group `grp_id`, the point (X, Y, Z)
     /// and r, s from bytes, then calls this module's export (`which` = 0) or mbedTLS's own
-    /// verify (`which` = 1).
+    /// verify (`which` = 1); `which` = 2 or 3 does the same on the group with `A` written
+    /// out as `P - 3` (the same curve, not the group `mbedtls_ecp_group_load` makes).
     pub fn mv_ecdsa_verify_test(
         which: c_int,
         grp_id: u32,
@@ -199,8 +203,7 @@ pub unsafe extern "C" fn mbedtls_ecdsa_verify(
         return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
     }
     if !is_standard_p256(grp) {
-        // SAFETY: the same arguments, under the same contract, to mbedTLS's own verify.
-        return unsafe { mv_ecdsa_verify_mbedtls(grp, buf, blen, q, r, s) };
+        return other_group(grp, buf, blen, q, r, s);
     }
     let hash: &[u8] = if blen == 0 {
         &[]
@@ -223,6 +226,38 @@ pub unsafe extern "C" fn mbedtls_ecdsa_verify(
     };
     count_fast_path();
     catch(|| verify_p256(&inputs))
+}
+
+/// A group that is not the standard P-256: mbedTLS's own verify.
+#[cfg(not(feature = "p256-only"))]
+fn other_group(
+    grp: *mut mbedtls_ecp_group,
+    buf: *const u8,
+    blen: usize,
+    q: *const mbedtls_ecp_point,
+    r: *const mbedtls_mpi,
+    s: *const mbedtls_mpi,
+) -> c_int {
+    // SAFETY: the arguments mbedtls_ecdsa_verify was given, under the same contract, to
+    // mbedTLS's own verify.
+    unsafe { mv_ecdsa_verify_mbedtls(grp, buf, blen, q, r, s) }
+}
+
+/// A group that is not the standard P-256, in a `p256-only` build: no mbedTLS code can make
+/// such a group (`mbedtls_ecp_group_load` knows only P-256 there, and PK and PSA load groups
+/// by id), only C code that fills one in by hand. It fails closed, and mbedTLS's own verify
+/// (with `mbedtls_ecp_muladd`, which nothing else uses) stays out of the firmware: 0.9 KB on
+/// riscv32imc.
+#[cfg(feature = "p256-only")]
+fn other_group(
+    _grp: *mut mbedtls_ecp_group,
+    _buf: *const u8,
+    _blen: usize,
+    _q: *const mbedtls_ecp_point,
+    _r: *const mbedtls_mpi,
+    _s: *const mbedtls_mpi,
+) -> c_int {
+    MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE
 }
 
 /// What `verify_p256` needs, already read out of the C objects.
