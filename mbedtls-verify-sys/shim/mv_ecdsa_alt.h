@@ -4,7 +4,8 @@
  * With the feature, mv_config.h defines MBEDTLS_ECDSA_VERIFY_ALT and the Rust crate
  * (src/p256_verify.rs) exports mbedtls_ecdsa_verify(). This file gives it:
  *   - mbedTLS's own verify under another name (mv_ecdsa_verify_mbedtls), for every group
- *     that is not the standard P-256;
+ *     that is not the standard P-256 (with p256-only the Rust side does not call it: such a
+ *     group fails closed, and the tests still compare against it);
  *   - layout-free accessors, so the Rust side never depends on mbedTLS's struct layouts;
  *   - a test entry point that builds the C objects from bytes (differential tests).
  */
@@ -40,8 +41,10 @@ int mv_mpi_be32(const mbedtls_mpi *X, uint8_t out[32]);
 /* Test entry point: builds the group `grp_id`, the point (X, Y, Z) and r, s from big-endian
  * magnitudes (a negative flag makes the value negative; a NULL magnitude leaves the MPI
  * unset) and calls mbedtls_ecdsa_verify (which = 0, the feature's export) or mbedTLS's own
- * (which = 1). Returns that call's result, or MV_ECDSA_TEST_SETUP_FAILED when the inputs
- * could not be built (allocation). */
+ * (which = 1). which = 2 or 3: the same on the group with A written out as P - 3 (the same
+ * curve, but not the group mbedtls_ecp_group_load makes; for curves whose A is set, setup
+ * fails). Returns that call's result, or MV_ECDSA_TEST_SETUP_FAILED when the inputs could
+ * not be built (allocation). */
 #define MV_ECDSA_TEST_SETUP_FAILED (-0x7FFFFFFF)
 typedef struct {
     const uint8_t *mag;

@@ -13,7 +13,8 @@
 //! differential tests (`tests/p256_verify.rs`, `fuzz/fuzz_targets/ecdsa_p256_verify.rs`)
 //! check against mbedTLS's own verify, kept as `mv_ecdsa_verify_mbedtls`
 //! (`shim/mv_ecdsa_alt.c`). A group that is not exactly the standard P-256 (curve id,
-//! parameters, `A` left unset as mbedTLS loads it) goes to that function unchanged.
+//! parameters, `A` left unset as mbedTLS loads it) goes to that function unchanged; with
+//! `p256-only`, where no mbedTLS code makes such a group, it fails closed instead.
 //!
 //! The C values are read through accessors (`shim/mv_ecdsa_alt.h`): nothing here depends on
 //! mbedTLS's struct layouts. A panic on the Rust side is caught (on unwinding builds) and
@@ -21,11 +22,14 @@
 
 use core::ffi::c_int;
 
-use p256::elliptic_curve::ff::PrimeField;
-use p256::elliptic_curve::ops::{LinearCombination, Reduce};
+use p256::elliptic_curve::bigint::{U256, modular::ConstMontyForm};
+use p256::elliptic_curve::ops::LinearCombination;
 use p256::elliptic_curve::point::AffineCoordinates;
+use p256::elliptic_curve::scalar::FromUintUnchecked;
 use p256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
+#[cfg(feature = "p256-only")]
+use crate::MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE;
 use crate::{
     MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ERR_ECP_BAD_INPUT_DATA, MBEDTLS_ERR_ECP_INVALID_KEY,
     MBEDTLS_ERR_ECP_VERIFY_FAILED,
@@ -74,7 +78,8 @@ unsafe extern "C" {
     fn mv_mpi_be32(x: *const mbedtls_mpi, out: *mut u8) -> c_int;
     /// Test entry point (`shim/mv_ecdsa_alt.h`): builds group `grp_id`, the point (X, Y, Z)
     /// and r, s from bytes, then calls this module's export (`which` = 0) or mbedTLS's own
-    /// verify (`which` = 1).
+    /// verify (`which` = 1); `which` = 2 or 3 does the same on the group with `A` written
+    /// out as `P - 3` (the same curve, not the group `mbedtls_ecp_group_load` makes).
     pub fn mv_ecdsa_verify_test(
         which: c_int,
         grp_id: u32,
@@ -198,8 +203,7 @@ pub unsafe extern "C" fn mbedtls_ecdsa_verify(
         return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
     }
     if !is_standard_p256(grp) {
-        // SAFETY: the same arguments, under the same contract, to mbedTLS's own verify.
-        return unsafe { mv_ecdsa_verify_mbedtls(grp, buf, blen, q, r, s) };
+        return other_group(grp, buf, blen, q, r, s);
     }
     let hash: &[u8] = if blen == 0 {
         &[]
@@ -224,6 +228,38 @@ pub unsafe extern "C" fn mbedtls_ecdsa_verify(
     catch(|| verify_p256(&inputs))
 }
 
+/// A group that is not the standard P-256: mbedTLS's own verify.
+#[cfg(not(feature = "p256-only"))]
+fn other_group(
+    grp: *mut mbedtls_ecp_group,
+    buf: *const u8,
+    blen: usize,
+    q: *const mbedtls_ecp_point,
+    r: *const mbedtls_mpi,
+    s: *const mbedtls_mpi,
+) -> c_int {
+    // SAFETY: the arguments mbedtls_ecdsa_verify was given, under the same contract, to
+    // mbedTLS's own verify.
+    unsafe { mv_ecdsa_verify_mbedtls(grp, buf, blen, q, r, s) }
+}
+
+/// A group that is not the standard P-256, in a `p256-only` build: no mbedTLS code can make
+/// such a group (`mbedtls_ecp_group_load` knows only P-256 there, and PK and PSA load groups
+/// by id), only C code that fills one in by hand. It fails closed, and mbedTLS's own verify
+/// (with `mbedtls_ecp_muladd`, which nothing else uses) stays out of the firmware: 0.9 KB on
+/// riscv32imc.
+#[cfg(feature = "p256-only")]
+fn other_group(
+    _grp: *mut mbedtls_ecp_group,
+    _buf: *const u8,
+    _blen: usize,
+    _q: *const mbedtls_ecp_point,
+    _r: *const mbedtls_mpi,
+    _s: *const mbedtls_mpi,
+) -> c_int {
+    MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE
+}
+
 /// What `verify_p256` needs, already read out of the C objects.
 struct Inputs<'a> {
     hash: &'a [u8],
@@ -234,6 +270,21 @@ struct Inputs<'a> {
     s: Mpi,
 }
 
+/// Integers modulo n, the order of P-256 (`const_monty_params!` makes a public type: kept in a
+/// private module). The scalar arithmetic of the verification (one inversion, two products,
+/// two reductions) is done here, in crypto-bigint's generic Montgomery code, rather than with
+/// `p256::Scalar`'s multiplication, whose unrolled Barrett reduction is 3.3 KB of code on
+/// riscv32imc for two products per verification.
+mod order {
+    p256::elliptic_curve::bigint::const_monty_params!(
+        OrderN,
+        p256::elliptic_curve::bigint::U256,
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+        "The order n of the P-256 group."
+    );
+}
+type ModN = ConstMontyForm<order::OrderN, { U256::LIMBS }>;
+
 /// mbedTLS 3.6's `mbedtls_ecdsa_verify_restartable` for the standard P-256 group, step by
 /// step, with the same return codes.
 fn verify_p256(inp: &Inputs<'_>) -> c_int {
@@ -243,18 +294,20 @@ fn verify_p256(inp: &Inputs<'_>) -> c_int {
     };
 
     // Step 3: e = the leftmost min(blen, 32) bytes of the hash as an integer (derive_mpi:
-    // for a 256-bit order no shift is needed), reduced once modulo n (e < 2^256 < 2n).
-    let mut e_bytes = FieldBytes::default();
+    // for a 256-bit order no shift is needed), taken modulo n (ModN::new reduces any
+    // value below 2^256).
+    let mut e_bytes = [0u8; 32];
     let take = inp.hash.len().min(32);
     e_bytes[32 - take..].copy_from_slice(&inp.hash[..take]);
-    let e = <Scalar as Reduce<FieldBytes>>::reduce(&e_bytes);
+    let e = ModN::new(&U256::from_be_slice(&e_bytes));
 
     // Step 4: u1 = e / s, u2 = r / s (mod n). s is in 1 .. n-1, so invertible.
-    let Some(s_inv) = Option::<Scalar>::from(s.invert_vartime()) else {
+    let Some(s_inv) = Option::<ModN>::from(ModN::new(&s).invert_vartime()) else {
         return MBEDTLS_ERR_ECP_VERIFY_FAILED;
     };
-    let u1 = e * s_inv;
-    let u2 = r * s_inv;
+    // retrieve() is fully reduced (below n), as Scalar requires.
+    let u1 = Scalar::from_uint_unchecked((e * s_inv).retrieve());
+    let u2 = Scalar::from_uint_unchecked((ModN::new(&r) * s_inv).retrieve());
 
     // Step 5's checks (mbedtls_ecp_muladd -> mbedtls_ecp_check_pubkey on Q; u2 is never 0):
     // Z = 1, 0 <= X, Y < p, Y^2 = X^3 - 3X + b; else INVALID_KEY.
@@ -273,19 +326,22 @@ fn verify_p256(inp: &Inputs<'_>) -> c_int {
     }
 
     // Steps 6-8: v = x(R) mod n; accept iff v = r.
-    let v = <Scalar as Reduce<FieldBytes>>::reduce(&big_r.x());
-    if v == r {
+    let x = U256::from_be_slice(&big_r.x());
+    if ModN::new(&x).retrieve() == r {
         0
     } else {
         MBEDTLS_ERR_ECP_VERIFY_FAILED
     }
 }
 
-/// An MPI in 1 .. n-1 as a scalar; None for 0, negative values, and n or more.
-fn scalar_in_range(m: Mpi) -> Option<Scalar> {
+/// An MPI in 1 .. n-1 as an integer; None for 0, negative values, and n or more.
+fn scalar_in_range(m: Mpi) -> Option<U256> {
     let Mpi::Value(bytes) = m else { return None };
-    let k = Option::<Scalar>::from(Scalar::from_repr(FieldBytes::from(bytes)))?;
-    if k == Scalar::ZERO { None } else { Some(k) }
+    // Big-endian arrays of one length compare as the integers they encode.
+    if bytes == [0u8; 32] || bytes >= N {
+        return None;
+    }
+    Some(U256::from_be_slice(&bytes))
 }
 
 /// mbedtls_ecp_check_pubkey for P-256: affine (Z exactly 1), coordinates below p, on the curve.

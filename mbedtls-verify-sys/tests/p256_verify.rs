@@ -7,8 +7,9 @@
 //!   negative, keys off the curve, at infinity, not affine, coordinates >= p, hashes of any
 //!   length); `MV_P256_DIFF_CASES` sets how many (CI: 100,000; `scripts/p256-diff-long`
 //!   runs more in release);
-//! - other curves fall back to mbedTLS, and mbedTLS's X.509 verification really reaches
-//!   the Rust path (counted).
+//! - other curves, and P-256 with `A` written out, fall back to mbedTLS (in a `p256-only`
+//!   build: fail closed), and mbedTLS's X.509 verification really reaches the Rust path
+//!   (counted).
 
 use core::ffi::c_int;
 use core::ptr;
@@ -90,28 +91,31 @@ struct Case {
     s: M,
 }
 
+/// One case through `mv_ecdsa_verify_test` (`which`: 0 the feature's mbedtls_ecdsa_verify,
+/// 1 mbedTLS's own; 2 and 3 the same on the group with A written out).
+fn run(which: c_int, c: &Case) -> c_int {
+    let (x, y, z, r, s) = (c.x.raw(), c.y.raw(), c.z.raw(), c.r.raw(), c.s.raw());
+    // SAFETY: every pointer refers to a live local or to `c`'s buffers for the call.
+    let rc = unsafe {
+        mv_ecdsa_verify_test(
+            which,
+            c.grp,
+            c.hash.as_ptr(),
+            c.hash.len(),
+            &x,
+            &y,
+            &z,
+            &r,
+            &s,
+        )
+    };
+    assert_ne!(rc, MV_ECDSA_TEST_SETUP_FAILED, "test setup failed: {c:?}");
+    rc
+}
+
 /// (feature's mbedtls_ecdsa_verify, mbedTLS's own) on one case.
 fn both(c: &Case) -> (c_int, c_int) {
-    let run = |which| {
-        let (x, y, z, r, s) = (c.x.raw(), c.y.raw(), c.z.raw(), c.r.raw(), c.s.raw());
-        // SAFETY: every pointer refers to a live local or to `c`'s buffers for the call.
-        let rc = unsafe {
-            mv_ecdsa_verify_test(
-                which,
-                c.grp,
-                c.hash.as_ptr(),
-                c.hash.len(),
-                &x,
-                &y,
-                &z,
-                &r,
-                &s,
-            )
-        };
-        assert_ne!(rc, MV_ECDSA_TEST_SETUP_FAILED, "test setup failed: {c:?}");
-        rc
-    };
-    (run(0), run(1))
+    (run(0, c), run(1, c))
 }
 
 fn same(c: &Case) -> c_int {
@@ -548,6 +552,43 @@ fn special_cases_same_code_as_mbedtls() {
     same(&tiny);
 }
 
+/// P-256 with `A` written out as `P - 3`: the same curve, but not the group
+/// `mbedtls_ecp_group_load` makes (it leaves `A` unset), so the Rust path must not take it.
+/// With every curve built in, mbedTLS's own verify does, with its own verdicts (valid
+/// signatures accepted); in a `p256-only` build, where no mbedTLS code makes such a group,
+/// the call fails closed (`FEATURE_UNAVAILABLE`), never succeeding.
+#[test]
+fn p256_with_explicit_a_is_not_taken_by_the_rust_path() {
+    let mut rng = Rng(0xa3);
+    let mut accepted = 0;
+    for i in 0..240 {
+        let c = if i % 4 == 0 {
+            valid_case(&mut rng)
+        } else {
+            mutated_case(&mut rng, i % 12)
+        };
+        let (ours, theirs) = (run(2, &c), run(3, &c));
+        // The same group as the standard one, for mbedTLS's own code.
+        assert_eq!(
+            theirs,
+            run(1, &c),
+            "explicit A changed mbedTLS's verdict: {c:?}"
+        );
+        if cfg!(feature = "p256-only") {
+            assert_eq!(ours, sys::MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE, "{c:?}");
+        } else {
+            assert_eq!(ours, theirs, "{c:?}");
+        }
+        accepted += u32::from(theirs == OK);
+    }
+    assert!(
+        accepted >= 60,
+        "valid cases accepted by mbedTLS: {accepted}"
+    );
+}
+
+// Only P-256 is built into a `p256-only` mbedTLS: no other curve to load.
+#[cfg(not(feature = "p256-only"))]
 #[test]
 fn other_curves_fall_back_to_mbedtls() {
     // P-384 (not P-256): the export must hand the call to mbedTLS, untouched.
