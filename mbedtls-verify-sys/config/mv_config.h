@@ -93,7 +93,9 @@
 /* Feature `p256-verify-rustcrypto` (the build script defines MV_ECDSA_VERIFY_RUST): ECDSA
  * verification comes from the Rust crate (src/p256_verify.rs), which handles the standard
  * P-256 group itself and hands every other group to mbedTLS's own verify, compiled under the
- * name mv_ecdsa_verify_mbedtls by shim/mv_ecdsa_alt.c (that file defines MV_ECDSA_ORIG_TU).
+ * name mv_ecdsa_verify_mbedtls by shim/mv_ecdsa_alt.c (that file defines MV_ECDSA_ORIG_TU);
+ * with `p256-only` there is no other group mbedTLS can build, so that copy is left out and
+ * any group but the standard P-256 fails closed (MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE).
  * In this configuration (no MBEDTLS_ECP_RESTARTABLE) every verification reaches
  * mbedtls_ecdsa_verify: PK (X.509, TLS CertificateVerify) through
  * mbedtls_ecdsa_read_signature, and PSA's built-in ECDSA through mbedtls_psa_ecdsa_verify_hash. */
