@@ -164,6 +164,21 @@ fn server_config(p: &Pki, auth: ClientAuth) -> ServerConfig {
         .unwrap()
 }
 
+/// Our client: trusts the root, presents device-1's chain.
+fn our_client(p: &Pki) -> ClientConfig {
+    ClientConfig::builder()
+        .trust(Trust::anchors(p.root.cert.clone()).unwrap())
+        .identity(
+            Identity::new(
+                chain(&p.device.cert, &[&p.issuing]),
+                key_copy(&p.device.key),
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
 /// `version`: OpenSSL options, space-separated (e.g. "-tls1_3 -groups P-256").
 fn s_client(port: u16, files: &Files, p: &Pki, version: &str, with_cert: bool) -> (bool, String) {
     let ca = files.write("root.pem", p.root.cert.to_pem().as_bytes());
@@ -373,6 +388,28 @@ fn wait_listening(port: u16) -> TcpStream {
     TcpStream::connect(("127.0.0.1", port)).unwrap()
 }
 
+/// Our client connecting to `openssl s_server` on `port` (handshake not yet run).
+fn client_session(client: &ClientConfig, port: u16) -> Session<StdIo<TcpStream>> {
+    let stream = wait_listening(port);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    Session::client(client, "device.local", StdIo(stream)).unwrap()
+}
+
+/// One line through `s_server -rev`: it comes back reversed.
+fn echo_reversed(tls: &mut Session<StdIo<TcpStream>>) {
+    tls.write_all(b"abc\n").unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while !got.ends_with(b"\n") {
+        let n = tls.read(&mut buf).unwrap();
+        assert!(n > 0, "s_server closed early");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, b"cba\n");
+}
+
 #[test]
 fn our_client_with_openssl_s_server() {
     if !have("openssl") {
@@ -380,52 +417,26 @@ fn our_client_with_openssl_s_server() {
     }
     let p = pki();
     let files = Files::new("s_server");
-    let client = ClientConfig::builder()
-        .trust(Trust::anchors(p.root.cert.clone()).unwrap())
-        .identity(
-            Identity::new(
-                chain(&p.device.cert, &[&p.issuing]),
-                key_copy(&p.device.key),
-            )
-            .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let client = our_client(&p);
     for (version, expected) in [
         ("-tls1_2", TlsVersion::Tls12),
         ("-tls1_3", TlsVersion::Tls13),
     ] {
         let (_srv, port) = s_server(&files, &p, &p.server, version);
-        let stream = wait_listening(port);
-        stream
-            .set_read_timeout(Some(Duration::from_secs(15)))
-            .unwrap();
-        let mut tls = Session::client(&client, "device.local", StdIo(stream)).unwrap();
+        let mut tls = client_session(&client, port);
         tls.handshake().unwrap_or_else(|e| panic!("{version}: {e}"));
         assert_eq!(tls.version(), Some(expected));
         assert_eq!(
             tls.verified_peer().unwrap().leaf().subject().common_name(),
             Some("device.local")
         );
-        tls.write_all(b"abc\n").unwrap();
-        let mut got = Vec::new();
-        let mut buf = [0u8; 64];
-        while !got.ends_with(b"\n") {
-            let n = tls.read(&mut buf).unwrap();
-            assert!(n > 0, "s_server closed early");
-            got.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(got, b"cba\n");
+        echo_reversed(&mut tls);
     }
 
     // A server whose certificate is for another name is refused by our client.
     let wrong = server_leaf(&p.issuing, "elsewhere.local");
     let (_srv, port) = s_server(&files, &p, &wrong, "-tls1_3");
-    let stream = wait_listening(port);
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .unwrap();
-    let mut tls = Session::client(&client, "device.local", StdIo(stream)).unwrap();
+    let mut tls = client_session(&client, port);
     let err = tls.handshake().unwrap_err();
     assert!(err.to_string().contains("name"), "{err}");
 }
@@ -441,17 +452,7 @@ fn key_exchange_groups_with_openssl() {
     }
     let p = pki();
     let files = Files::new("groups");
-    let client = ClientConfig::builder()
-        .trust(Trust::anchors(p.root.cert.clone()).unwrap())
-        .identity(
-            Identity::new(
-                chain(&p.device.cert, &[&p.issuing]),
-                key_copy(&p.device.key),
-            )
-            .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let client = our_client(&p);
     let (port, outcomes) = spawn_server(server_config(&p, ClientAuth::Required), 2);
     for group in ["P-256", "X25519"] {
         let opts = format!("-tls1_3 -groups {group}");
@@ -468,25 +469,13 @@ fn key_exchange_groups_with_openssl() {
 
         // Our client, OpenSSL's server accepting only this group.
         let (_srv, sport) = s_server(&files, &p, &p.server, &opts);
-        let stream = wait_listening(sport);
-        stream
-            .set_read_timeout(Some(Duration::from_secs(15)))
-            .unwrap();
-        let mut tls = Session::client(&client, "device.local", StdIo(stream)).unwrap();
+        let mut tls = client_session(&client, sport);
         tls.handshake()
             .unwrap_or_else(|e| panic!("{group}: our client: {e}"));
-        tls.write_all(b"abc\n").unwrap();
-        let mut got = Vec::new();
-        let mut buf = [0u8; 64];
-        while !got.ends_with(b"\n") {
-            let n = tls.read(&mut buf).unwrap();
-            assert!(n > 0, "s_server closed early");
-            got.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(got, b"cba\n");
+        echo_reversed(&mut tls);
 
-        // Each side's public value and shared secret: at least 2 per handshake (other tests
-        // of this binary may add theirs concurrently).
+        // Our server's and our client's public value and shared secret: 4 (other tests of
+        // this binary may add theirs concurrently, hence "at least").
         #[cfg(feature = "p256-ecdh-rustcrypto")]
         if group == "P-256" {
             let calls = mbedtls_verify::sys::p256_ecdh::fast_path_calls().wrapping_sub(before);

@@ -81,6 +81,9 @@ opaque!(
 ))]
 extern crate std;
 
+#[cfg(any(feature = "p256-verify-rustcrypto", feature = "p256-ecdh-rustcrypto"))]
+mod rust_hook;
+
 #[cfg(feature = "p256-ecdh-rustcrypto")]
 pub mod p256_ecdh;
 

@@ -30,6 +30,8 @@ use p256::elliptic_curve::subtle::ConstantTimeEq;
 use p256::elliptic_curve::zeroize::Zeroize;
 use p256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
+use crate::rust_hook::{CallCount, catch};
+
 /// The Rust side did the operation.
 pub const MV_P256_DONE: c_int = 0;
 /// Not the ordinary case: the C side answers `PSA_ERROR_NOT_SUPPORTED` and mbedTLS's own
@@ -137,18 +139,6 @@ fn shared_secret(d: &[u8; 32], peer: &[u8; 65], out: &mut [u8; 32]) -> c_int {
     MV_P256_DONE
 }
 
-/// Run the Rust side; a panic (unwinding builds) becomes [`MV_P256_FAILED`].
-#[cfg(panic = "unwind")]
-fn catch(f: impl FnOnce() -> c_int) -> c_int {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(MV_P256_FAILED)
-}
-
-/// Run the Rust side; with `panic = "abort"` a panic cannot unwind into C.
-#[cfg(not(panic = "unwind"))]
-fn catch(f: impl FnOnce() -> c_int) -> c_int {
-    f()
-}
-
 /// [`MV_P256_DONE`] when the 32 big-endian bytes at `k` are a valid private key (`1 .. n-1`),
 /// else [`MV_P256_DECLINE`]. Used by the driver's key generation to reject a random draw.
 ///
@@ -161,7 +151,7 @@ pub unsafe extern "C" fn mv_p256_rust_scalar_ok(k: *const u8) -> c_int {
     }
     // SAFETY: non-null and pointing at 32 readable bytes (the contract above).
     let k = unsafe { &*k.cast::<[u8; 32]>() };
-    catch(|| {
+    catch(MV_P256_FAILED, || {
         let mut s = private_scalar(k);
         let r = if s.is_some() {
             MV_P256_DONE
@@ -184,8 +174,8 @@ pub unsafe extern "C" fn mv_p256_rust_public_key(d: *const u8, out: *mut u8) -> 
     }
     // SAFETY: non-null, sized and non-overlapping as the contract above says.
     let (d, out) = unsafe { (&*d.cast::<[u8; 32]>(), &mut *out.cast::<[u8; 65]>()) };
-    count_fast_path();
-    catch(|| public_key(d, out))
+    FAST_PATH_CALLS.bump();
+    catch(MV_P256_FAILED, || public_key(d, out))
 }
 
 /// The ECDH shared secret (the X coordinate of `[d] peer`) of the private key at `d` and the
@@ -211,31 +201,15 @@ pub unsafe extern "C" fn mv_p256_rust_shared_secret(
             &mut *out.cast::<[u8; 32]>(),
         )
     };
-    count_fast_path();
-    catch(|| shared_secret(d, peer, out))
+    FAST_PATH_CALLS.bump();
+    catch(MV_P256_FAILED, || shared_secret(d, peer, out))
 }
 
-#[cfg(target_has_atomic = "32")]
-static FAST_PATH_CALLS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
-
-#[cfg(target_has_atomic = "32")]
-fn count_fast_path() {
-    FAST_PATH_CALLS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-}
-
-#[cfg(not(target_has_atomic = "32"))]
-fn count_fast_path() {}
+static FAST_PATH_CALLS: CallCount = CallCount::new();
 
 /// How many public-key and shared-secret computations reached the Rust side in this process
 /// (wrapping), so tests and benchmarks can check that the PSA core really used it. 0 on
 /// targets without atomic read-modify-write (riscv32imc), where it is not counted.
 pub fn fast_path_calls() -> u32 {
-    #[cfg(target_has_atomic = "32")]
-    {
-        FAST_PATH_CALLS.load(core::sync::atomic::Ordering::Relaxed)
-    }
-    #[cfg(not(target_has_atomic = "32"))]
-    {
-        0
-    }
+    FAST_PATH_CALLS.get()
 }

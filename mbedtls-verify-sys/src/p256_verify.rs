@@ -30,6 +30,7 @@ use p256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
 #[cfg(feature = "p256-only")]
 use crate::MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE;
+use crate::rust_hook::{CallCount, catch};
 use crate::{
     MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ERR_ECP_BAD_INPUT_DATA, MBEDTLS_ERR_ECP_INVALID_KEY,
     MBEDTLS_ERR_ECP_VERIFY_FAILED,
@@ -224,8 +225,8 @@ pub unsafe extern "C" fn mbedtls_ecdsa_verify(
         r: read_mpi(r),
         s: read_mpi(s),
     };
-    count_fast_path();
-    catch(|| verify_p256(&inputs))
+    FAST_PATH_CALLS.bump();
+    catch(MBEDTLS_ERR_ECP_VERIFY_FAILED, || verify_p256(&inputs))
 }
 
 /// A group that is not the standard P-256: mbedTLS's own verify.
@@ -359,40 +360,11 @@ fn public_key(inp: &Inputs<'_>) -> Option<AffinePoint> {
     ))
 }
 
-/// Run the Rust side; a panic (unwinding builds) becomes a verification failure.
-#[cfg(panic = "unwind")]
-fn catch(f: impl FnOnce() -> c_int) -> c_int {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .unwrap_or(MBEDTLS_ERR_ECP_VERIFY_FAILED)
-}
-
-/// Run the Rust side; with `panic = "abort"` a panic cannot unwind into C.
-#[cfg(not(panic = "unwind"))]
-fn catch(f: impl FnOnce() -> c_int) -> c_int {
-    f()
-}
-
-#[cfg(target_has_atomic = "32")]
-static FAST_PATH_CALLS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
-
-#[cfg(target_has_atomic = "32")]
-fn count_fast_path() {
-    FAST_PATH_CALLS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-}
-
-#[cfg(not(target_has_atomic = "32"))]
-fn count_fast_path() {}
+static FAST_PATH_CALLS: CallCount = CallCount::new();
 
 /// How many verifications the Rust P-256 path has run in this process (wrapping), so tests
 /// and benchmarks can check that mbedTLS really reached it. 0 on targets without atomic
 /// read-modify-write (riscv32imc), where it is not counted.
 pub fn fast_path_calls() -> u32 {
-    #[cfg(target_has_atomic = "32")]
-    {
-        FAST_PATH_CALLS.load(core::sync::atomic::Ordering::Relaxed)
-    }
-    #[cfg(not(target_has_atomic = "32"))]
-    {
-        0
-    }
+    FAST_PATH_CALLS.get()
 }

@@ -16,6 +16,9 @@ use core::ffi::c_int;
 
 use mbedtls_verify_sys as sys;
 
+mod common;
+use common::{Rng, run_cases};
+
 use p256::elliptic_curve::ff::PrimeField;
 use p256::elliptic_curve::point::AffineCoordinates;
 use p256::{FieldBytes, ProjectivePoint, Scalar};
@@ -204,22 +207,11 @@ fn wycheproof_ecdh_p256_spki_points() {
     assert!(n > 200 && ok > 100, "{n} {ok}");
 }
 
-/// A small deterministic generator (splitmix64): the cases repeat run to run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
+/// Private keys from the shared generator.
+trait KeyRng {
+    fn private(&mut self) -> Vec<u8>;
+}
+impl KeyRng for Rng {
     /// A private key in 1 .. n-1 (as 32 bytes).
     fn private(&mut self) -> Vec<u8> {
         loop {
@@ -367,32 +359,15 @@ fn case_count() -> u64 {
 #[test]
 fn random_ecdh_cases_same_as_mbedtls() {
     let total = case_count();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let per = total.div_ceil(threads);
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            std::thread::spawn(move || {
-                let mut rng = Rng(0xecd4_0000 + t);
-                let mut by_status = std::collections::BTreeMap::<c_int, u64>::new();
-                for i in 0..per {
-                    let (d, q) = case(&mut rng, i % 16);
-                    let got = same_ecdh(&d, &q);
-                    if got.0 == OK {
-                        assert_eq!(got.1.len(), 32);
-                    }
-                    *by_status.entry(got.0).or_default() += 1;
-                }
-                by_status
-            })
-        })
-        .collect();
-    let mut by_status = std::collections::BTreeMap::<c_int, u64>::new();
-    for h in handles {
-        for (k, v) in h.join().expect("a case failed") {
-            *by_status.entry(k).or_default() += v;
+    let (by_status, ran) = run_cases(total, 0xecd4_0000, |rng, i| {
+        let (d, q) = case(rng, i % 16);
+        let got = same_ecdh(&d, &q);
+        if got.0 == OK {
+            assert_eq!(got.1.len(), 32);
         }
-    }
-    eprintln!("{} ECDH cases by PSA status: {by_status:?}", per * threads);
+        got.0
+    });
+    eprintln!("{ran} ECDH cases by PSA status: {by_status:?}");
     // Success and refusal were both exercised (mbedTLS 3.6.5 refuses every malformed case
     // here — compressed and hybrid points included — with INVALID_ARGUMENT).
     for (status, share) in [(OK, 4), (PSA_ERROR_INVALID_ARGUMENT, 10)] {

@@ -17,7 +17,7 @@ use core::ptr;
 use mbedtls_verify_sys as sys;
 
 mod common;
-use common::{Chain, Key, verify_without_callback, write_cert};
+use common::{Chain, Key, Rng, run_cases, verify_without_callback, write_cert};
 use p256::elliptic_curve::ff::{Field, PrimeField};
 use p256::elliptic_curve::ops::Reduce;
 use p256::elliptic_curve::point::AffineCoordinates;
@@ -274,22 +274,11 @@ fn strict_der_signature(sig: &[u8]) -> bool {
     rest.is_empty() && body.is_empty() && int_ok(r) && int_ok(s)
 }
 
-/// A small deterministic generator (splitmix64): the cases repeat run to run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
+/// Random scalars from the shared generator.
+trait ScalarRng {
+    fn scalar(&mut self) -> Scalar;
+}
+impl ScalarRng for Rng {
     fn scalar(&mut self) -> Scalar {
         let b: [u8; 32] = self.bytes(32).try_into().unwrap();
         let k = <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(b));
@@ -488,28 +477,10 @@ fn case_count() -> u64 {
 #[test]
 fn random_cases_same_code_as_mbedtls() {
     let total = case_count();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let per = total.div_ceil(threads);
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            std::thread::spawn(move || {
-                let mut rng = Rng(0x5eed_0000 + t);
-                let mut by_code = std::collections::BTreeMap::<c_int, u64>::new();
-                for i in 0..per {
-                    let c = mutated_case(&mut rng, i % 12);
-                    *by_code.entry(same(&c)).or_default() += 1;
-                }
-                by_code
-            })
-        })
-        .collect();
-    let mut by_code = std::collections::BTreeMap::<c_int, u64>::new();
-    for h in handles {
-        for (k, v) in h.join().expect("a case failed") {
-            *by_code.entry(k).or_default() += v;
-        }
-    }
-    eprintln!("{} cases by return code: {by_code:x?}", per * threads);
+    let (by_code, ran) = run_cases(total, 0x5eed_0000, |rng, i| {
+        same(&mutated_case(rng, i % 12))
+    });
+    eprintln!("{ran} cases by return code: {by_code:x?}");
     // Each outcome mbedTLS can give here was exercised.
     for code in [
         OK,

@@ -1,5 +1,6 @@
 //! Raw test fixtures shared by the sys crate's integration tests: a P-256 key, a
-//! certificate written through the shim, and a parsed chain, each freeing its C object.
+//! certificate written through the shim, and a parsed chain, each freeing its C object;
+//! the deterministic generator and the threaded runner of the P-256 differential tests.
 #![allow(dead_code)]
 
 use mbedtls_verify_sys as sys;
@@ -108,4 +109,53 @@ pub fn verify_without_callback(leaf: &Chain, ca: &Chain, profile: &sys::mv_profi
         )
     };
     (rc, flags)
+}
+
+/// A small deterministic generator (splitmix64): the cases repeat run to run.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// Run `total` cases on every available thread, thread `t` with `Rng(seed + t)`; `case` gets
+/// the generator and the case's index and returns the outcome's code. Returns how many cases
+/// gave each code, and how many ran.
+pub fn run_cases(
+    total: u64,
+    seed: u64,
+    case: fn(&mut Rng, u64) -> i32,
+) -> (std::collections::BTreeMap<i32, u64>, u64) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let per = total.div_ceil(threads);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut rng = Rng(seed + t);
+                let mut by_code = std::collections::BTreeMap::<i32, u64>::new();
+                for i in 0..per {
+                    *by_code.entry(case(&mut rng, i)).or_default() += 1;
+                }
+                by_code
+            })
+        })
+        .collect();
+    let mut by_code = std::collections::BTreeMap::<i32, u64>::new();
+    for h in handles {
+        for (k, v) in h.join().expect("a case failed") {
+            *by_code.entry(k).or_default() += v;
+        }
+    }
+    (by_code, per * threads)
 }
