@@ -4,8 +4,8 @@
 //! with a 4-byte FCS field appended, `INT_SOURCE` write-1-to-clear, the PHY at MII address 1.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Wake, Waker};
 
 use embassy_net_driver::{Driver, HardwareAddress, LinkState, RxToken, TxToken};
@@ -28,7 +28,12 @@ struct Model {
 }
 
 #[derive(Debug)]
-struct Device(RefCell<Model>);
+/// The model, and the test-wide lock: the driver's waker is one `static` (the interrupt
+/// handler is global), so tests that register wakers must not run at the same time — else
+/// one test's interrupt wakes another test's task.
+struct Device(RefCell<Model>, #[allow(dead_code)] MutexGuard<'static, ()>);
+
+static ONE_DEVICE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 impl Model {
     fn new(dma_len: usize) -> Self {
@@ -207,9 +212,14 @@ fn waker() -> (Arc<CountWakes>, Waker) {
 }
 
 fn device<const RX: usize, const TX: usize>() -> Device {
-    Device(RefCell::new(Model::new(
-        OpenEth::<&Device, RX, TX>::DMA_BYTES,
-    )))
+    // A test that failed while holding the lock poisons it; the next one may still run.
+    let serial = ONE_DEVICE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Device(
+        RefCell::new(Model::new(OpenEth::<&Device, RX, TX>::DMA_BYTES)),
+        serial,
+    )
 }
 
 fn frame(n: usize, tag: u8) -> Vec<u8> {
