@@ -1090,7 +1090,7 @@ fn crl_violations_are_reported_after_the_cache() {
 /// (Debug builds also check this on every certificate of every verification.)
 #[test]
 fn one_pass_equals_the_separate_readings_on_the_repository_certificates() {
-    use mbedtls_verify::profile::path_reading;
+    use mbedtls_verify::profile::one_pass_disagreement;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let files = [
         "examples/esp32-common/credentials/host/device-17.crt",
@@ -1107,13 +1107,6 @@ fn one_pass_equals_the_separate_readings_on_the_repository_certificates() {
         "fuzz/fixtures/int.crt",
         "fuzz/fixtures/server.crt",
     ];
-    let profiles = [
-        Profile::PrivateFleet,
-        Profile::Rfc5280Strict,
-        Profile::WebPkiClient,
-        Profile::Custom(Rules::empty()),
-        Profile::Custom(Rules::all()),
-    ];
     let mut compared = 0;
     for f in files {
         let data = std::fs::read(root.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
@@ -1121,19 +1114,9 @@ fn one_pass_equals_the_separate_readings_on_the_repository_certificates() {
             .or_else(|_| CertChain::from_der(&data))
             .unwrap_or_else(|e| panic!("{f}: {e}"));
         for c in &chain {
-            for p in profiles {
-                for (leaf, anchor) in [(true, false), (false, false), (false, true), (true, true)] {
-                    for ca in [false, true] {
-                        assert_eq!(
-                            path_reading(p, &c, leaf, anchor, ca, true),
-                            path_reading(p, &c, leaf, anchor, ca, false),
-                            "{f} {p:?} leaf={leaf} anchor={anchor} ca={ca}"
-                        );
-                        compared += 1;
-                    }
-                }
-            }
+            assert_eq!(one_pass_disagreement(&c), None, "{f}");
+            compared += 1;
         }
     }
-    assert!(compared >= 13 * 40, "{compared}");
+    assert!(compared >= 13, "{compared}");
 }

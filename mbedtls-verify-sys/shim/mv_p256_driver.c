@@ -189,6 +189,15 @@ psa_status_t p256_transparent_verify_hash(const psa_key_attributes_t *attributes
 
 /* ---- Test entry points (tests/p256_ecdh.rs, fuzz target ecdh_p256) --------------------- */
 
+/* The attributes of an ECDH P-256 key pair, as TLS 1.3 makes its ephemeral keys. */
+static void ecdh_pair_attributes(psa_key_attributes_t *attr)
+{
+    psa_set_key_type(attr, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
+    psa_set_key_bits(attr, 256);
+    psa_set_key_usage_flags(attr, PSA_KEY_USAGE_DERIVE | PSA_KEY_USAGE_EXPORT);
+    psa_set_key_algorithm(attr, PSA_ALG_ECDH);
+}
+
 static psa_status_t import_pair(const uint8_t *priv, size_t priv_len, psa_key_id_t *id,
                                 psa_key_attributes_t *attr)
 {
@@ -196,10 +205,7 @@ static psa_status_t import_pair(const uint8_t *priv, size_t priv_len, psa_key_id
     if (status != PSA_SUCCESS) {
         return status;
     }
-    psa_set_key_type(attr, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
-    psa_set_key_bits(attr, 256);
-    psa_set_key_usage_flags(attr, PSA_KEY_USAGE_DERIVE | PSA_KEY_USAGE_EXPORT);
-    psa_set_key_algorithm(attr, PSA_ALG_ECDH);
+    ecdh_pair_attributes(attr);
     return psa_import_key(attr, priv, priv_len, id);
 }
 
@@ -222,8 +228,7 @@ int mv_p256_ecdh_test(int which, const uint8_t *priv, size_t priv_len,
         return (int) status;
     }
     /* mbedTLS's code on the same stored key (what import produced: the 32-byte scalar). */
-    psa_set_key_type(&attr, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
-    psa_set_key_bits(&attr, 256);
+    ecdh_pair_attributes(&attr);
     status = psa_crypto_init();
     if (status == PSA_SUCCESS) {
         status = mbedtls_psa_key_agreement_ecdh(&attr, priv, priv_len, PSA_ALG_ECDH, peer,
@@ -248,8 +253,7 @@ int mv_p256_public_key_test(int which, const uint8_t *priv, size_t priv_len,
         psa_destroy_key(id);
         return (int) status;
     }
-    psa_set_key_type(&attr, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
-    psa_set_key_bits(&attr, 256);
+    ecdh_pair_attributes(&attr);
     status = psa_crypto_init();
     if (status == PSA_SUCCESS) {
         status = mbedtls_psa_ecp_export_public_key(&attr, priv, priv_len, out, out_size,
@@ -270,10 +274,7 @@ int mv_p256_generate_test(uint8_t *priv, size_t priv_size, size_t *priv_len,
     if (status != PSA_SUCCESS) {
         return (int) status;
     }
-    psa_set_key_type(&attr, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
-    psa_set_key_bits(&attr, 256);
-    psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_DERIVE | PSA_KEY_USAGE_EXPORT);
-    psa_set_key_algorithm(&attr, PSA_ALG_ECDH);
+    ecdh_pair_attributes(&attr);
     status = psa_generate_key(&attr, &id);
     if (status == PSA_SUCCESS) {
         status = psa_export_key(id, priv, priv_size, priv_len);

@@ -204,7 +204,16 @@ pub unsafe extern "C" fn mbedtls_ecdsa_verify(
         return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
     }
     if !is_standard_p256(grp) {
-        return other_group(grp, buf, blen, q, r, s);
+        // A `p256-only` build: no mbedTLS code can make such a group (`mbedtls_ecp_group_load`
+        // knows only P-256 there, and PK and PSA load groups by id), only C code that fills
+        // one in by hand. It fails closed, and mbedTLS's own verify (with
+        // `mbedtls_ecp_muladd`, which nothing else uses) stays out of the firmware: 0.9 KB
+        // on riscv32imc.
+        #[cfg(feature = "p256-only")]
+        return MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE;
+        // SAFETY: the same arguments, under the same contract, to mbedTLS's own verify.
+        #[cfg(not(feature = "p256-only"))]
+        return unsafe { mv_ecdsa_verify_mbedtls(grp, buf, blen, q, r, s) };
     }
     let hash: &[u8] = if blen == 0 {
         &[]
@@ -227,38 +236,6 @@ pub unsafe extern "C" fn mbedtls_ecdsa_verify(
     };
     FAST_PATH_CALLS.bump();
     catch(MBEDTLS_ERR_ECP_VERIFY_FAILED, || verify_p256(&inputs))
-}
-
-/// A group that is not the standard P-256: mbedTLS's own verify.
-#[cfg(not(feature = "p256-only"))]
-fn other_group(
-    grp: *mut mbedtls_ecp_group,
-    buf: *const u8,
-    blen: usize,
-    q: *const mbedtls_ecp_point,
-    r: *const mbedtls_mpi,
-    s: *const mbedtls_mpi,
-) -> c_int {
-    // SAFETY: the arguments mbedtls_ecdsa_verify was given, under the same contract, to
-    // mbedTLS's own verify.
-    unsafe { mv_ecdsa_verify_mbedtls(grp, buf, blen, q, r, s) }
-}
-
-/// A group that is not the standard P-256, in a `p256-only` build: no mbedTLS code can make
-/// such a group (`mbedtls_ecp_group_load` knows only P-256 there, and PK and PSA load groups
-/// by id), only C code that fills one in by hand. It fails closed, and mbedTLS's own verify
-/// (with `mbedtls_ecp_muladd`, which nothing else uses) stays out of the firmware: 0.9 KB on
-/// riscv32imc.
-#[cfg(feature = "p256-only")]
-fn other_group(
-    _grp: *mut mbedtls_ecp_group,
-    _buf: *const u8,
-    _blen: usize,
-    _q: *const mbedtls_ecp_point,
-    _r: *const mbedtls_mpi,
-    _s: *const mbedtls_mpi,
-) -> c_int {
-    MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE
 }
 
 /// What `verify_p256` needs, already read out of the C objects.

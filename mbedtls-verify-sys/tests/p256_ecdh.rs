@@ -17,7 +17,7 @@ use core::ffi::c_int;
 use mbedtls_verify_sys as sys;
 
 mod common;
-use common::{Rng, run_cases};
+use common::{N, P, Rng, run_cases};
 
 use p256::elliptic_curve::ff::PrimeField;
 use p256::elliptic_curve::point::AffineCoordinates;
@@ -30,23 +30,6 @@ use sys::p256_ecdh::{
 const OK: c_int = 0;
 /// psa/crypto_values.h.
 const PSA_ERROR_INVALID_ARGUMENT: c_int = -135;
-const N: [u8; 32] = hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
-const P: [u8; 32] = hex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
-
-const fn hex(s: &str) -> [u8; 32] {
-    let s = s.as_bytes();
-    let mut out = [0u8; 32];
-    let mut i = 0;
-    while i < 32 {
-        out[i] = (nib(s[2 * i]) << 4) | nib(s[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
-
-const fn nib(c: u8) -> u8 {
-    if c <= b'9' { c - b'0' } else { c - b'a' + 10 }
-}
 
 /// (status, output) of ECDH through `which`.
 fn ecdh(which: c_int, private: &[u8], peer: &[u8]) -> (c_int, Vec<u8>) {

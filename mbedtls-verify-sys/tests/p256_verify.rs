@@ -17,7 +17,7 @@ use core::ptr;
 use mbedtls_verify_sys as sys;
 
 mod common;
-use common::{Chain, Key, Rng, run_cases, verify_without_callback, write_cert};
+use common::{Chain, Key, N, P, Rng, run_cases, verify_without_callback, write_cert};
 use p256::elliptic_curve::ff::{Field, PrimeField};
 use p256::elliptic_curve::ops::Reduce;
 use p256::elliptic_curve::point::AffineCoordinates;
@@ -29,23 +29,6 @@ use sys::p256_verify::{
 };
 
 const OK: c_int = 0;
-const N: [u8; 32] = hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
-const P: [u8; 32] = hex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
-
-const fn hex(s: &str) -> [u8; 32] {
-    let s = s.as_bytes();
-    let mut out = [0u8; 32];
-    let mut i = 0;
-    while i < 32 {
-        out[i] = (nib(s[2 * i]) << 4) | nib(s[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
-
-const fn nib(c: u8) -> u8 {
-    if c <= b'9' { c - b'0' } else { c - b'a' + 10 }
-}
 
 /// An MPI value for the test entry point: magnitude (None = unset) and sign.
 #[derive(Clone, Debug)]

@@ -36,9 +36,21 @@ pub enum Trust {
 #[derive(Clone)]
 pub struct Anchors {
     pub(crate) cas: Arc<CertChain>,
-    pub(crate) crl: Option<Arc<Crl>>,
-    /// The CRL rules' verdicts on `crl`, read once here (`crl` never changes).
-    crl_verdicts: Option<Arc<CrlVerdicts>>,
+    pub(crate) crl: Option<Arc<TrustedCrl>>,
+}
+
+/// The trust store's CRLs with the CRL rules' verdicts on them, read once when the trust
+/// store is built (the CRLs never change afterwards).
+pub(crate) struct TrustedCrl {
+    crl: Crl,
+    verdicts: CrlVerdicts,
+}
+
+impl TrustedCrl {
+    /// The CRLs, for `mbedtls_ssl_conf_ca_chain` / `mbedtls_x509_crt_verify`.
+    pub(crate) fn as_ptr(&self) -> *mut sys::mv_crl {
+        self.crl.as_ptr()
+    }
 }
 
 impl fmt::Debug for Anchors {
@@ -56,16 +68,12 @@ impl Anchors {
     /// [`crate::profile::check_crl`] judges it; a lookup of verdicts computed when the
     /// trust store was built.
     pub(crate) fn crl_violation(&self, rules: Rules, subject: &[u8]) -> Option<Rule> {
-        let crl = self.crl.as_ref()?;
-        let verdict = match &self.crl_verdicts {
-            Some(v) => v.violation(crl, rules, subject),
-            // Not built (cannot happen: set together with `crl`): read the CRLs now.
-            None => CrlVerdicts::Live.violation(crl, rules, subject),
-        };
+        let t = self.crl.as_ref()?;
+        let verdict = t.verdicts.violation(&t.crl, rules, subject);
         // Debug builds (every test) check the lookup against reading the CRLs.
         debug_assert_eq!(
             verdict,
-            CrlVerdicts::Live.violation(crl, rules, subject),
+            CrlVerdicts::Live.violation(&t.crl, rules, subject),
             "cached CRL verdicts disagree with the CRLs"
         );
         verdict
@@ -84,7 +92,6 @@ impl Trust {
         Ok(Trust::Anchors(Anchors {
             cas: Arc::new(cas),
             crl: None,
-            crl_verdicts: None,
         }))
     }
 
@@ -96,8 +103,10 @@ impl Trust {
     pub fn anchors_with_crl(cas: CertChain, crl: Crl) -> Result<Self> {
         let mut t = Self::anchors(cas)?;
         if let Trust::Anchors(a) = &mut t {
-            a.crl_verdicts = Some(Arc::new(CrlVerdicts::of(&crl)));
-            a.crl = Some(Arc::new(crl));
+            a.crl = Some(Arc::new(TrustedCrl {
+                verdicts: CrlVerdicts::of(&crl),
+                crl,
+            }));
         }
         Ok(t)
     }

@@ -159,3 +159,22 @@ pub fn run_cases(
     }
     (by_code, per * threads)
 }
+
+/// The P-256 group order n and field prime p, big-endian.
+pub const N: [u8; 32] = hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+pub const P: [u8; 32] = hex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
+
+/// 64 lowercase hex digits as 32 bytes.
+pub const fn hex(s: &str) -> [u8; 32] {
+    const fn nib(c: u8) -> u8 {
+        if c <= b'9' { c - b'0' } else { c - b'a' + 10 }
+    }
+    let s = s.as_bytes();
+    let mut out = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        out[i] = (nib(s[2 * i]) << 4) | nib(s[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
